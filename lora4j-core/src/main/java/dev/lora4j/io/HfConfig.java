@@ -1,0 +1,109 @@
+// A Hugging Face `config.json` with typed accessors whose errors name the file and the field.
+// Follows transformers' PretrainedConfig JSON: a flat object of snake_case fields, where an absent
+// field and an explicit null both mean "not set".
+package dev.lora4j.io;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lora4j.Lora4jException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/** Model families map it to their config records; {@link #raw()} reaches nested objects. */
+public final class HfConfig {
+    private final JsonNode root;
+    private final String source;
+
+    private HfConfig(JsonNode root, String source) {
+        this.root = root;
+        this.source = source;
+    }
+
+    /** Reads a config file (usually {@code <model dir>/config.json}). */
+    public static HfConfig read(Path file) {
+        return new HfConfig(Json.readObject(file, "config"), file.toString());
+    }
+
+    /** Parses {@code json}; {@code sourceName} names it in error messages. */
+    public static HfConfig parse(String json, String sourceName) {
+        return new HfConfig(Json.parseObject(json.getBytes(StandardCharsets.UTF_8), sourceName, "config"), sourceName);
+    }
+
+    /** Where the config came from, as used in error messages. */
+    public String source() {
+        return source;
+    }
+
+    /** The parsed JSON object, for nested or unusual fields. */
+    public JsonNode raw() {
+        return root;
+    }
+
+    /** Whether {@code field} is present and not null. */
+    public boolean has(String field) {
+        JsonNode node = root.get(field);
+        return node != null && !node.isNull();
+    }
+
+    /** The required {@code model_type} field ("gpt2", "llama", ...). */
+    public String modelType() {
+        return requireString("model_type");
+    }
+
+    public String requireString(String field) {
+        JsonNode node = require(field, "a string");
+        if (!node.isTextual()) throw wrongType(field, node, "a string");
+        return node.textValue();
+    }
+
+    public int requireInt(String field) {
+        JsonNode node = require(field, "an integer");
+        if (!node.isIntegralNumber() || !node.canConvertToInt()) throw wrongType(field, node, "an integer");
+        return node.intValue();
+    }
+
+    /** A number; integers are accepted ({@code "rope_theta": 10000}). */
+    public double requireDouble(String field) {
+        JsonNode node = require(field, "a number");
+        if (!node.isNumber()) throw wrongType(field, node, "a number");
+        return node.doubleValue();
+    }
+
+    public int intOr(String field, int dflt) {
+        return has(field) ? requireInt(field) : dflt;
+    }
+
+    public double doubleOr(String field, double dflt) {
+        return has(field) ? requireDouble(field) : dflt;
+    }
+
+    public String stringOr(String field, String dflt) {
+        return has(field) ? requireString(field) : dflt;
+    }
+
+    public boolean boolOr(String field, boolean dflt) {
+        if (!has(field)) return dflt;
+        JsonNode node = root.get(field);
+        if (!node.isBoolean()) throw wrongType(field, node, "true or false");
+        return node.booleanValue();
+    }
+
+    private JsonNode require(String field, String expected) {
+        JsonNode node = root.get(field);
+        if (node == null) {
+            throw new Lora4jException(source + ": missing required field '" + field + "' (expected " + expected + ")");
+        }
+        if (node.isNull()) {
+            throw new Lora4jException(source + ": field '" + field + "' is null, expected " + expected);
+        }
+        return node;
+    }
+
+    private Lora4jException wrongType(String field, JsonNode node, String expected) {
+        return new Lora4jException(source + ": field '" + field + "' is " + Json.describe(node) + ", expected " + expected);
+    }
+
+    @Override
+    public String toString() {
+        return "HfConfig[" + source + "]";
+    }
+}

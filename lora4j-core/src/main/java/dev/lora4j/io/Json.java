@@ -1,0 +1,85 @@
+// The one Jackson setup of the io package: strict parsing (duplicate keys and trailing content
+// are errors) and error messages that name the source and Jackson's line and column.
+// Non-numeric numbers (NaN, Infinity) are accepted because Python's json module writes them.
+package dev.lora4j.io;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.lora4j.Lora4jException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+final class Json {
+    static final JsonMapper MAPPER = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
+
+    private Json() {}
+
+    /** Parses a JSON document whose root must be an object; {@code what} names it in errors ("header"). */
+    static JsonNode parseObject(byte[] json, String source, String what) {
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(json);
+        } catch (JacksonException e) {
+            throw new Lora4jException(source + ": " + what + " is not valid JSON" + where(e) + ": "
+                    + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new Lora4jException(source + ": cannot parse " + what + ": " + e.getMessage(), e);
+        }
+        if (root == null || root.isMissingNode()) {
+            throw new Lora4jException(source + ": " + what + " is empty, expected a JSON object");
+        }
+        if (!root.isObject()) {
+            throw new Lora4jException(source + ": " + what + " is " + describe(root) + ", expected a JSON object");
+        }
+        return root;
+    }
+
+    /** Reads and parses a JSON file whose root must be an object. */
+    static JsonNode readObject(Path file, String what) {
+        return parseObject(readAll(file), file.toString(), what);
+    }
+
+    /** The whole content of a file; a missing file is a {@link Lora4jException} that says "not found". */
+    static byte[] readAll(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new Lora4jException(file + ": not found", e);
+        } catch (IOException e) {
+            throw new Lora4jException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** A short description of a node for error messages: {@code a string "768"}, {@code an array}. */
+    static String describe(JsonNode node) {
+        if (node == null || node.isMissingNode()) return "nothing";
+        if (node.isNull()) return "null";
+        if (node.isTextual()) return "a string " + node;
+        if (node.isBoolean()) return "a boolean " + node;
+        if (node.isIntegralNumber()) return "an integer " + node;
+        if (node.isNumber()) return "a number " + node;
+        if (node.isArray()) return "an array " + abbreviate(node.toString());
+        return "an object " + abbreviate(node.toString());
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 60 ? s : s.substring(0, 57) + "...";
+    }
+
+    private static String where(JacksonException e) {
+        JsonLocation loc = e.getLocation();
+        if (loc == null || loc.getLineNr() < 0) return "";
+        return " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+    }
+}

@@ -1,0 +1,76 @@
+package dev.lora4j.kernels;
+
+import java.util.concurrent.ForkJoinPool;
+import java.util.stream.IntStream;
+
+/**
+ * The one place matrix products are run: splits C into blocks of rows (or of columns when C has few
+ * rows) and runs the chosen {@link Kernels} on them in parallel over all cores. Same argument order
+ * and meaning as the {@link Kernels} methods. Threads: {@code -Dlora4j.threads=N}, default all cores.
+ */
+public final class Gemm {
+    private static final int THREADS = Integer.getInteger("lora4j.threads", Runtime.getRuntime().availableProcessors());
+    private static final ForkJoinPool POOL = new ForkJoinPool(THREADS);
+    /** Below this many multiply-adds a product runs on the calling thread. */
+    private static final long PARALLEL_MIN_FLOPS = 1L << 16;
+
+    private Gemm() {}
+
+    public static int threads() {
+        return THREADS;
+    }
+
+    /** Runs {@code body(i)} for i in [0, n) over all cores; the way ops parallelise over heads or rows. */
+    public static void parallelFor(int n, java.util.function.IntConsumer body) {
+        if (n <= 1 || THREADS == 1) {
+            for (int i = 0; i < n; i++) body.accept(i);
+            return;
+        }
+        POOL.submit(() -> IntStream.range(0, n).parallel().forEach(body)).join();
+    }
+
+    /** C[m, n] (+)= A[m, k] · B[n, k]ᵀ. */
+    public static void abt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                           int m, int n, int k, boolean accumulate) {
+        Kernels K = KernelProvider.get();
+        split(m, n, k, (i0, i1, j0, j1) -> K.gemmABt(c, cOff + i0 * ldc + j0, ldc, a, aOff + i0 * lda, lda,
+                b, bOff + j0 * ldb, ldb, i1 - i0, j1 - j0, k, accumulate));
+    }
+
+    /** C[m, n] (+)= A[m, k] · B[k, n]. */
+    public static void ab(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                          int m, int n, int k, boolean accumulate) {
+        Kernels K = KernelProvider.get();
+        split(m, n, k, (i0, i1, j0, j1) -> K.gemmAB(c, cOff + i0 * ldc + j0, ldc, a, aOff + i0 * lda, lda,
+                b, bOff + j0, ldb, i1 - i0, j1 - j0, k, accumulate));
+    }
+
+    /** C[m, n] (+)= A[k, m]ᵀ · B[k, n]. */
+    public static void atb(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                           int m, int n, int k, boolean accumulate) {
+        Kernels K = KernelProvider.get();
+        split(m, n, k, (i0, i1, j0, j1) -> K.gemmAtB(c, cOff + i0 * ldc + j0, ldc, a, aOff + i0, lda,
+                b, bOff + j0, ldb, i1 - i0, j1 - j0, k, accumulate));
+    }
+
+    private interface Block {
+        void run(int i0, int i1, int j0, int j1);
+    }
+
+    /** Cuts the (m, n) output into about 4 blocks per thread along its longer side, in multiples of 16. */
+    private static void split(int m, int n, int k, Block block) {
+        if (THREADS == 1 || (long) m * n * k < PARALLEL_MIN_FLOPS) {
+            block.run(0, m, 0, n);
+            return;
+        }
+        boolean byRows = m >= n || m >= 4 * THREADS * 16;
+        int len = byRows ? m : n;
+        int chunk = Math.max(16, ((len + 4 * THREADS - 1) / (4 * THREADS) + 15) / 16 * 16);
+        int parts = (len + chunk - 1) / chunk;
+        parallelFor(parts, p -> {
+            int s = p * chunk, e = Math.min(len, s + chunk);
+            if (byRows) block.run(s, e, 0, n);
+            else block.run(0, m, s, e);
+        });
+    }
+}

@@ -1,0 +1,37 @@
+package dev.lora4j.kernels;
+
+/**
+ * The numeric kernels every hot loop goes through: three GEMM shapes (the ones training needs) and two
+ * BLAS-1 helpers. Single-threaded; {@link Gemm} spreads the GEMMs over cores. Matrices are row-major
+ * float arrays addressed by offset and leading dimension (row stride), so a head inside a packed
+ * (B, T, 3C) activation is a matrix too. Kernels never allocate.
+ *
+ * <p>{@link ScalarKernels} is the complete reference; {@code panama.PanamaKernels} (Vector API) must
+ * agree with it. Chosen once by {@link KernelProvider}.
+ */
+public interface Kernels {
+
+    /** Name for logs and benchmark records, e.g. "panama-512" or "scalar". */
+    String name();
+
+    /**
+     * C[m, n] (+)= Σ_k A[m, k] · B[n, k] — {@code x·Wᵀ} for a weight stored (out, in).
+     * Modifies c only. {@code accumulate=false} overwrites C.
+     */
+    void gemmABt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                 int m, int n, int k, boolean accumulate);
+
+    /** C[m, n] (+)= Σ_k A[m, k] · B[k, n] — {@code dY·W}, or {@code x·W} for a Conv1D weight (in, out). */
+    void gemmAB(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                int m, int n, int k, boolean accumulate);
+
+    /** C[m, n] (+)= Σ_k A[k, m] · B[k, n] — {@code dYᵀ·X}, a weight gradient. A is stored (k, m). */
+    void gemmAtB(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                 int m, int n, int k, boolean accumulate);
+
+    /** Σ_i x[xOff+i] · y[yOff+i] for i in [0, n). */
+    float dot(float[] x, int xOff, float[] y, int yOff, int n);
+
+    /** y[yOff+i] += alpha · x[xOff+i] for i in [0, n). Modifies y. */
+    void axpy(float[] y, int yOff, float alpha, float[] x, int xOff, int n);
+}

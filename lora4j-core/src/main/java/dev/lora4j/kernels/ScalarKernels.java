@@ -1,0 +1,58 @@
+package dev.lora4j.kernels;
+
+/** The reference implementation of {@link Kernels}: plain loops, no SIMD, always available. */
+public final class ScalarKernels implements Kernels {
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    @Override
+    public void gemmABt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                        int m, int n, int k, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                float s = dot(a, aOff + i * lda, b, bOff + j * ldb, k);
+                int ci = cOff + i * ldc + j;
+                c[ci] = accumulate ? c[ci] + s : s;
+            }
+        }
+    }
+
+    @Override
+    public void gemmAB(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                       int m, int n, int k, boolean accumulate) {
+        gemmStrided(c, cOff, ldc, a, aOff, lda, 1, b, bOff, ldb, m, n, k, accumulate);
+    }
+
+    @Override
+    public void gemmAtB(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                        int m, int n, int k, boolean accumulate) {
+        gemmStrided(c, cOff, ldc, a, aOff, 1, lda, b, bOff, ldb, m, n, k, accumulate);
+    }
+
+    /** C[i, :] (+)= Σ_k A(i, k) · B[k, :] where A(i, k) = a[aOff + i·aRow + k·aCol]. */
+    private void gemmStrided(float[] c, int cOff, int ldc, float[] a, int aOff, int aRow, int aCol,
+                             float[] b, int bOff, int ldb, int m, int n, int k, boolean accumulate) {
+        for (int i = 0; i < m; i++) {
+            int ci = cOff + i * ldc;
+            if (!accumulate) java.util.Arrays.fill(c, ci, ci + n, 0f);
+            for (int p = 0; p < k; p++) {
+                axpy(c, ci, a[aOff + i * aRow + p * aCol], b, bOff + p * ldb, n);
+            }
+        }
+    }
+
+    @Override
+    public float dot(float[] x, int xOff, float[] y, int yOff, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) s += x[xOff + i] * y[yOff + i];
+        return s;
+    }
+
+    @Override
+    public void axpy(float[] y, int yOff, float alpha, float[] x, int xOff, int n) {
+        for (int i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+}

@@ -1,0 +1,29 @@
+package dev.lora4j.model;
+
+import dev.lora4j.Lora4jException;
+import dev.lora4j.io.HfConfig;
+import dev.lora4j.io.WeightStore;
+import dev.lora4j.model.gpt2.Gpt2Loader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Opens a Hugging Face model directory: reads config.json, picks the family by {@code model_type}, loads the weights. */
+public final class ModelLoader {
+    private ModelLoader() {}
+
+    public static CausalLm load(Path dir) {
+        if (!Files.isDirectory(dir)) throw new Lora4jException(dir + ": not found (expected a model directory with config.json)");
+        HfConfig config = HfConfig.read(dir.resolve("config.json"));
+        String type = config.modelType();
+        return switch (type) {
+            case "gpt2" -> {
+                try (WeightStore weights = WeightStore.open(dir)) {
+                    yield Gpt2Loader.load(config, weights);
+                }
+            }
+            case "llama", "mistral", "qwen2", "bert", "roberta" -> throw new Lora4jException(
+                    config.source() + ": model_type '" + type + "' is not supported yet (supported: gpt2)");
+            default -> throw new Lora4jException(config.source() + ": unknown model_type '" + type + "' (supported: gpt2)");
+        };
+    }
+}

@@ -1,0 +1,38 @@
+package dev.lora4j.model.gpt2;
+
+import dev.lora4j.Lora4jException;
+import dev.lora4j.io.HfConfig;
+
+/**
+ * GPT-2 hyper-parameters, with the field meanings of HF GPT2Config ({@code n_embd}, {@code n_head}, ...).
+ * {@code nInner} defaults to 4·nEmbd; only the tanh GELU ("gelu_new", GPT-2's own) is supported.
+ */
+public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, int nHead, int nInner,
+                         float layerNormEpsilon, float residPdrop, float embdPdrop, float attnPdrop) {
+    public Gpt2Config {
+        if (vocabSize <= 0 || nPositions <= 0 || nEmbd <= 0 || nLayer <= 0 || nHead <= 0 || nInner <= 0) {
+            throw new IllegalArgumentException("GPT-2 sizes must be positive");
+        }
+        if (nEmbd % nHead != 0) throw new IllegalArgumentException("n_embd " + nEmbd + " is not divisible by n_head " + nHead);
+    }
+
+    public int headDim() {
+        return nEmbd / nHead;
+    }
+
+    /** Maps a config.json to the record; names the file and field on any problem. */
+    public static Gpt2Config from(HfConfig c) {
+        String act = c.stringOr("activation_function", "gelu_new");
+        if (!act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh")) {
+            throw new Lora4jException(c.source() + ": activation_function '" + act + "' is not supported for gpt2 (expected gelu_new)");
+        }
+        int nEmbd = c.requireInt("n_embd"), nHead = c.requireInt("n_head");
+        if (nEmbd % nHead != 0) {
+            throw new Lora4jException(c.source() + ": n_embd " + nEmbd + " is not divisible by n_head " + nHead);
+        }
+        int nInner = c.raw().path("n_inner").isNumber() ? c.requireInt("n_inner") : 4 * nEmbd;
+        return new Gpt2Config(c.requireInt("vocab_size"), c.requireInt("n_positions"), nEmbd, c.requireInt("n_layer"),
+                nHead, nInner, (float) c.doubleOr("layer_norm_epsilon", 1e-5), (float) c.doubleOr("resid_pdrop", 0.1),
+                (float) c.doubleOr("embd_pdrop", 0.1), (float) c.doubleOr("attn_pdrop", 0.1));
+    }
+}

@@ -1,0 +1,90 @@
+package dev.lora4j.nn;
+
+import dev.lora4j.tensor.Tensor;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A node of the model tree, as torch.nn.Module: its own named parameters and named children, so
+ * {@link #namedParameters()} yields dotted Hugging Face names ({@code h.0.attn.c_attn.weight}).
+ * Children can be replaced by name (how LoRA swaps a linear layer for its low-rank wrapper).
+ */
+public abstract class Module {
+    private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+    private final Map<String, Module> children = new LinkedHashMap<>();
+    private boolean training;
+
+    protected final Tensor registerParameter(String name, Tensor t) {
+        parameters.put(name, t);
+        return t;
+    }
+
+    protected final <M extends Module> M registerChild(String name, M child) {
+        children.put(name, child);
+        return child;
+    }
+
+    public final Module child(String name) {
+        Module m = children.get(name);
+        if (m == null) throw new IllegalArgumentException(getClass().getSimpleName() + " has no child '" + name + "'");
+        return m;
+    }
+
+    /** The child as a {@link Layer}; fails if it is not one. */
+    public final Layer layer(String name) {
+        return (Layer) child(name);
+    }
+
+    /** Swaps the child {@code name} for {@code replacement}. */
+    public final void replaceChild(String name, Module replacement) {
+        if (!children.containsKey(name)) throw new IllegalArgumentException(getClass().getSimpleName() + " has no child '" + name + "'");
+        children.put(name, replacement);
+    }
+
+    public final Map<String, Module> children() {
+        return Collections.unmodifiableMap(children);
+    }
+
+    /** Own and descendants' parameters under dotted names, in registration order. */
+    public final Map<String, Tensor> namedParameters() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collectParameters("", out);
+        return out;
+    }
+
+    private void collectParameters(String prefix, Map<String, Tensor> out) {
+        parameters.forEach((n, t) -> out.put(prefix + n, t));
+        children.forEach((n, c) -> c.collectParameters(prefix + n + ".", out));
+    }
+
+    /** Every descendant module under its dotted path (the root itself is not included). */
+    public final Map<String, Module> namedModules() {
+        Map<String, Module> out = new LinkedHashMap<>();
+        collectModules("", out);
+        return out;
+    }
+
+    private void collectModules(String prefix, Map<String, Module> out) {
+        children.forEach((n, c) -> {
+            out.put(prefix + n, c);
+            c.collectModules(prefix + n + ".", out);
+        });
+    }
+
+    public final long parameterCount() {
+        long n = 0;
+        for (Tensor t : namedParameters().values()) n += t.size();
+        return n;
+    }
+
+    /** Training mode enables dropout, in this module and all its descendants. */
+    public final void train(boolean on) {
+        training = on;
+        children.values().forEach(c -> c.train(on));
+    }
+
+    public final boolean isTraining() {
+        return training;
+    }
+}

@@ -1,0 +1,61 @@
+package dev.lora4j.train;
+
+import dev.lora4j.tensor.Tensor;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * AdamW (Loshchilov & Hutter) with decoupled weight decay, step for step as torch.optim.AdamW
+ * (single-tensor path): p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+ * p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + eps). Only the given (trainable) tensors get moments.
+ */
+public final class AdamW {
+    private final Map<String, Tensor> params;
+    private final Map<String, float[]> m = new LinkedHashMap<>();
+    private final Map<String, float[]> v = new LinkedHashMap<>();
+    private final float beta1;
+    private final float beta2;
+    private final float eps;
+    private final float weightDecay;
+    private int step;
+
+    public AdamW(Map<String, Tensor> params, float beta1, float beta2, float eps, float weightDecay) {
+        this.params = new LinkedHashMap<>(params);
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+        this.params.forEach((name, p) -> {
+            m.put(name, new float[p.size()]);
+            v.put(name, new float[p.size()]);
+        });
+    }
+
+    /** One update with learning rate {@code lr} from the accumulated gradients (a missing gradient counts as zero). */
+    public void step(float lr) {
+        step++;
+        double bc1 = 1 - Math.pow(beta1, step), bc2 = 1 - Math.pow(beta2, step);
+        float stepSize = (float) (lr / bc1), bc2Sqrt = (float) Math.sqrt(bc2);
+        float decay = 1f - lr * weightDecay;
+        params.forEach((name, p) -> {
+            float[] w = p.data(), g = p.gradOrNull(), mm = m.get(name), vv = v.get(name);
+            for (int i = 0; i < w.length; i++) {
+                float gi = g == null ? 0f : g[i];
+                w[i] *= decay;
+                mm[i] = beta1 * mm[i] + (1 - beta1) * gi;
+                vv[i] = beta2 * vv[i] + (1 - beta2) * gi * gi;
+                float denom = (float) Math.sqrt(vv[i]) / bc2Sqrt + eps;
+                w[i] -= stepSize * mm[i] / denom;
+            }
+        });
+    }
+
+    /** Sets every gradient back to zero before the next accumulation. */
+    public void zeroGrad() {
+        params.values().forEach(Tensor::zeroGrad);
+    }
+
+    public int stepCount() {
+        return step;
+    }
+}

@@ -1,0 +1,137 @@
+package dev.lora4j.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The chosen kernels (Vector API when the module is present) against the scalar reference, and both
+ * against a double-precision triple loop, over many sizes with odd tails, strided (leading dimension
+ * larger than the width) and accumulating. Runs once with and once without the Vector API module.
+ */
+class KernelParityTest {
+    private static final int[] SIZES = {1, 3, 4, 7, 8, 15, 16, 17, 31, 33, 64, 67};
+    private final Kernels scalar = new ScalarKernels();
+    private final Kernels chosen = KernelProvider.get();
+
+    private interface GemmCall {
+        void run(Kernels k, float[] c, int ldc, float[] a, int lda, float[] b, int ldb, int m, int n, int kk, boolean acc);
+    }
+
+    /** Reference element A(i,p)·B(j or p) in double precision for each GEMM form. */
+    private interface Ref {
+        double at(float[] a, int lda, float[] b, int ldb, int i, int j, int p);
+    }
+
+    @Test
+    void selectedImplementationMatchesTheModulePresence() {
+        boolean vectorModule = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        assertEquals(vectorModule, chosen.name().startsWith("panama"), chosen.name());
+    }
+
+    @Test
+    void gemmABt() {
+        check((k, c, ldc, a, lda, b, ldb, m, n, kk, acc) -> k.gemmABt(c, 3, ldc, a, 2, lda, b, 1, ldb, m, n, kk, acc),
+                (a, lda, b, ldb, i, j, p) -> (double) a[2 + i * lda + p] * b[1 + j * ldb + p], false);
+    }
+
+    @Test
+    void gemmAB() {
+        check((k, c, ldc, a, lda, b, ldb, m, n, kk, acc) -> k.gemmAB(c, 3, ldc, a, 2, lda, b, 1, ldb, m, n, kk, acc),
+                (a, lda, b, ldb, i, j, p) -> (double) a[2 + i * lda + p] * b[1 + p * ldb + j], false);
+    }
+
+    @Test
+    void gemmAtB() {
+        check((k, c, ldc, a, lda, b, ldb, m, n, kk, acc) -> k.gemmAtB(c, 3, ldc, a, 2, lda, b, 1, ldb, m, n, kk, acc),
+                (a, lda, b, ldb, i, j, p) -> (double) a[2 + p * lda + i] * b[1 + p * ldb + j], true);
+    }
+
+    private void check(GemmCall call, Ref ref, boolean aTransposed) {
+        SplittableRandom rnd = new SplittableRandom(7);
+        for (int m : SIZES) {
+            for (int n : SIZES) {
+                for (int kk : new int[] {1, 5, 16, 33, 100}) {
+                    boolean acc = ((m + n + kk) & 1) == 0;
+                    int lda = (aTransposed ? m : kk) + 3, ldb = Math.max(n, kk) + 5, ldc = n + 2;
+                    float[] a = random(rnd, 2 + lda * Math.max(m, kk) + 8);
+                    float[] b = random(rnd, 1 + ldb * Math.max(n, kk) + 8);
+                    float[] c0 = random(rnd, 3 + ldc * m + 4);
+                    float[] cs = c0.clone(), cv = c0.clone();
+                    call.run(scalar, cs, ldc, a, lda, b, ldb, m, n, kk, acc);
+                    call.run(chosen, cv, ldc, a, lda, b, ldb, m, n, kk, acc);
+                    for (int idx = 0; idx < c0.length; idx++) {
+                        int rel = idx - 3, i = rel / ldc, j = rel % ldc;
+                        boolean inside = rel >= 0 && i < m && j < n;
+                        if (!inside) {
+                            assertEquals(c0[idx], cv[idx], "wrote outside C at " + idx);
+                            assertEquals(c0[idx], cs[idx], "scalar wrote outside C at " + idx);
+                            continue;
+                        }
+                        double expect = acc ? c0[idx] : 0;
+                        double mag = Math.abs(expect);
+                        for (int p = 0; p < kk; p++) {
+                            double t = ref.at(a, lda, b, ldb, i, j, p);
+                            expect += t;
+                            mag += Math.abs(t);
+                        }
+                        double tol = 1e-6 * mag + 1e-7;
+                        String where = "m=" + m + " n=" + n + " k=" + kk + " (" + i + "," + j + ")";
+                        assertTrue(Math.abs(cs[idx] - expect) <= tol, "scalar " + where + ": " + cs[idx] + " vs " + expect);
+                        assertTrue(Math.abs(cv[idx] - expect) <= tol, chosen.name() + " " + where + ": " + cv[idx] + " vs " + expect);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void dotAndAxpy() {
+        SplittableRandom rnd = new SplittableRandom(11);
+        for (int n : new int[] {0, 1, 3, 7, 15, 17, 31, 32, 33, 1023, 4097}) {
+            float[] x = random(rnd, n + 3), y = random(rnd, n + 5);
+            double expect = 0, mag = 0;
+            for (int i = 0; i < n; i++) {
+                expect += (double) x[3 + i] * y[5 + i];
+                mag += Math.abs((double) x[3 + i] * y[5 + i]);
+            }
+            assertEquals(expect, chosen.dot(x, 3, y, 5, n), 1e-6 * mag + 1e-7, "dot n=" + n);
+            assertEquals(expect, scalar.dot(x, 3, y, 5, n), 1e-6 * mag + 1e-7, "scalar dot n=" + n);
+            float[] ys = y.clone(), yv = y.clone();
+            scalar.axpy(ys, 5, 0.37f, x, 3, n);
+            chosen.axpy(yv, 5, 0.37f, x, 3, n);
+            for (int i = 0; i < y.length; i++) {
+                double e = i >= 5 ? y[i] + 0.37 * x[i - 2] : y[i];
+                assertEquals(e, ys[i], 1e-6, "scalar axpy n=" + n + " i=" + i);
+                assertEquals(e, yv[i], 1e-6, "axpy n=" + n + " i=" + i);
+            }
+        }
+    }
+
+    @Test
+    void parallelGemmMatchesSingleThreadedKernel() {
+        SplittableRandom rnd = new SplittableRandom(3);
+        int m = 130, n = 97, k = 75;
+        float[] a = random(rnd, m * k), b = random(rnd, n * k);
+        float[] c1 = new float[m * n], c2 = new float[m * n];
+        Gemm.abt(c1, 0, n, a, 0, k, b, 0, k, m, n, k, false);
+        chosen.gemmABt(c2, 0, n, a, 0, k, b, 0, k, m, n, k, false);
+        for (int i = 0; i < c1.length; i++) assertEquals(c2[i], c1[i], 0f, "element " + i);
+        float[] bt = random(rnd, k * n), c3 = new float[m * n], c4 = new float[m * n];
+        Gemm.ab(c3, 0, n, a, 0, k, bt, 0, n, m, n, k, false);
+        chosen.gemmAB(c4, 0, n, a, 0, k, bt, 0, n, m, n, k, false);
+        for (int i = 0; i < c3.length; i++) assertEquals(c4[i], c3[i], 0f, "element " + i);
+        float[] at = random(rnd, k * m), c5 = new float[m * n], c6 = new float[m * n];
+        Gemm.atb(c5, 0, n, at, 0, m, bt, 0, n, m, n, k, false);
+        chosen.gemmAtB(c6, 0, n, at, 0, m, bt, 0, n, m, n, k, false);
+        for (int i = 0; i < c5.length; i++) assertEquals(c6[i], c5[i], 0f, "element " + i);
+    }
+
+    static float[] random(SplittableRandom rnd, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (rnd.nextDouble() * 2 - 1);
+        return x;
+    }
+}
