@@ -108,19 +108,16 @@ public final class SafetensorsFile implements AutoCloseable {
 
     /** Reads {@code name} into a new float32 tensor, converting from F16, BF16 or F64 if needed. */
     public Tensor read(String name) {
+        TensorInfo info = readable(name);
         Shape shape = shape(name);
-        float[] values = new float[checkedSize(entry(name))];
+        float[] values = new float[checkedSize(info)];
         readInto(name, values);
         return new Tensor(shape, values);
     }
 
     /** Reads {@code name} into {@code dst}, whose length must be the tensor's element count. */
     public void readInto(String name, float[] dst) {
-        TensorInfo info = entry(name);
-        if (!FloatDecoder.decodes(info.dtype())) {
-            throw new Lora4jException(path + ": tensor '" + name + "' has dtype " + info.dtype()
-                    + ", but only F32, F16, BF16 and F64 can be read as float32");
-        }
+        TensorInfo info = readable(name);
         int n = checkedSize(info);
         if (dst.length != n) {
             throw new Lora4jException(path + ": tensor '" + name + "' has " + n + " elements (shape "
@@ -130,6 +127,15 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new IllegalStateException(path + ": already closed");
         }
         FloatDecoder.decode(data.asSlice(info.begin(), info.byteLength()), info.dtype(), dst, n);
+    }
+
+    private TensorInfo readable(String name) {
+        TensorInfo info = entry(name);
+        if (!FloatDecoder.decodes(info.dtype())) {
+            throw new Lora4jException(path + ": tensor '" + name + "' has dtype " + info.dtype()
+                    + ", but only F32, F16, BF16 and F64 can be read as float32");
+        }
+        return info;
     }
 
     private int checkedSize(TensorInfo info) {

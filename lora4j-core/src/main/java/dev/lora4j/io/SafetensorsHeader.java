@@ -148,8 +148,8 @@ record SafetensorsHeader(long dataStart, long dataSize, Map<String, TensorInfo> 
             TensorInfo prev = byBegin.get(i - 1);
             TensorInfo next = byBegin.get(i);
             if (next.begin() < prev.end()) {
-                throw new Lora4jException(source + ": tensor '" + next.name() + "' data_offsets [" + next.begin()
-                        + ", " + next.end() + "] overlap tensor '" + prev.name() + "' [" + prev.begin() + ", "
+                throw new Lora4jException(source + ": tensor '" + next.name() + "': data_offsets [" + next.begin()
+                        + ", " + next.end() + "] overlap those of tensor '" + prev.name() + "' [" + prev.begin() + ", "
                         + prev.end() + "]");
             }
         }

@@ -3,6 +3,7 @@ package dev.lora4j.model;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.WeightStore;
+import dev.lora4j.model.gpt2.Gpt2Config;
 import dev.lora4j.model.gpt2.Gpt2Loader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,8 +18,9 @@ public final class ModelLoader {
         String type = config.modelType();
         return switch (type) {
             case "gpt2" -> {
+                Gpt2Config gpt2 = Gpt2Config.from(config);
                 try (WeightStore weights = WeightStore.open(dir)) {
-                    yield Gpt2Loader.load(config, weights);
+                    yield Gpt2Loader.load(gpt2, weights);
                 }
             }
             case "llama", "mistral", "qwen2", "bert", "roberta" -> throw new Lora4jException(

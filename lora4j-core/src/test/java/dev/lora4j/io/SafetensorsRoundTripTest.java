@@ -12,6 +12,9 @@ import dev.lora4j.Lora4jException;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
@@ -183,10 +186,10 @@ class SafetensorsRoundTripTest {
             Path file = dir.resolve(name + ".safetensors");
             SafetensorsWriter.write(file, Map.of(name, Tensor.zeros(1)), Map.of());
             byte[] bytes = Files.readAllBytes(file);
-            long n = java.nio.ByteBuffer.wrap(bytes, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+            long n = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
             assertEquals(0, n % 8, name);
             assertEquals(8 + n + 4, bytes.length, name);
-            assertFalse(new String(bytes, 8, (int) n, java.nio.charset.StandardCharsets.UTF_8).contains("__metadata__"));
+            assertFalse(new String(bytes, 8, (int) n, StandardCharsets.UTF_8).contains("__metadata__"));
         }
     }
 }

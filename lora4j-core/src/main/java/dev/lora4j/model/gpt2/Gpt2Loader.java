@@ -1,6 +1,5 @@
 package dev.lora4j.model.gpt2;
 
-import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.WeightStore;
 import dev.lora4j.nn.StateDict;
 import java.util.regex.Pattern;
@@ -15,8 +14,8 @@ public final class Gpt2Loader {
 
     private Gpt2Loader() {}
 
-    public static Gpt2Model load(HfConfig config, WeightStore weights) {
-        Gpt2Model model = new Gpt2Model(Gpt2Config.from(config));
+    public static Gpt2Model load(Gpt2Config config, WeightStore weights) {
+        Gpt2Model model = new Gpt2Model(config);
         StateDict.load(model, weights, Gpt2Loader::modelKey);
         return model;
     }
