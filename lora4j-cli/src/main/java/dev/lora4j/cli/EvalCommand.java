@@ -3,8 +3,10 @@ package dev.lora4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.Documents;
+import dev.lora4j.data.Sequence;
 import dev.lora4j.data.Window;
 import dev.lora4j.eval.Evaluator;
+import dev.lora4j.lora.AdapterIO;
 import dev.lora4j.model.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.tokenizer.Tokenizer;
@@ -15,8 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -30,6 +30,9 @@ import picocli.CommandLine.Spec;
 final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory.")
     Path modelDir;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "A PEFT LoRA adapter to apply (unmerged) before evaluating.")
+    Path adapter;
 
     @Option(names = "--data", required = true, paramLabel = "FILE", description = ".txt or .jsonl file.")
     Path data;
@@ -50,11 +53,12 @@ final class EvalCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (batchSize < 1) throw new Lora4jException("--batch-size must be at least 1, got " + batchSize);
         CausalLm model = ModelLoader.load(modelDir);
+        if (adapter != null) AdapterIO.load(adapter, model);
         int T = seqLen != null ? seqLen : Math.min(model.maxPositions(), 1024);
         if (T < 1 || T > model.maxPositions()) {
             throw new Lora4jException("--seq-len " + T + " is outside [1, " + model.maxPositions() + "] (the model's n_positions)");
         }
-        List<int[]> docs;
+        List<Sequence> docs;
         if (Files.isRegularFile(modelDir.resolve("tokenizer.json"))) {
             try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
                 docs = Documents.load(data, tokenizer, model.vocabSize());
@@ -67,7 +71,7 @@ final class EvalCommand implements Callable<Integer> {
         long total = windows.stream().mapToLong(Window::length).sum();
         long start = System.nanoTime();
         Evaluator.Result r;
-        try (ProgressBar bar = progressBar(total)) {
+        try (ProgressBar bar = Progress.bar("eval", total, " tok")) {
             r = Evaluator.evaluate(model, windows, batchSize, bar::stepBy);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
@@ -83,13 +87,5 @@ final class EvalCommand implements Callable<Integer> {
                     r.loss(), r.perplexity(), r.tokens(), seconds, r.tokens() / seconds);
         }
         return 0;
-    }
-
-    /** A bar on stderr, drawn only when a person is watching a terminal. */
-    private static ProgressBar progressBar(long total) {
-        ProgressBarBuilder b = new ProgressBarBuilder().setTaskName("eval").setInitialMax(total).setUnit(" tok", 1)
-                .setStyle(ProgressBarStyle.ASCII).showSpeed().setUpdateIntervalMillis(500);
-        if (System.console() == null) b.setConsumer(new me.tongfei.progressbar.DelegatingProgressBarConsumer(s -> {}));
-        return b.build();
     }
 }

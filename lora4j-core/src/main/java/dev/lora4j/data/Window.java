@@ -1,5 +1,6 @@
 package dev.lora4j.data;
 
+import dev.lora4j.autograd.CrossEntropy;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,21 +15,32 @@ public record Window(int[] ids, int[] targets) {
     }
 
     /**
-     * Cuts each document into windows of at most {@code seqLen} inputs whose targets are the following
-     * tokens, so every token but a document's first is predicted exactly once (windows overlap by one token).
+     * Cuts each sequence into windows of at most {@code seqLen} inputs whose targets are the following
+     * tokens, so every scored token is predicted exactly once (windows overlap by one token). Targets
+     * before a sequence's {@code scoredFrom} are −100; windows with nothing to score are dropped.
      */
-    public static List<Window> pack(List<int[]> docs, int seqLen) {
+    public static List<Window> pack(List<Sequence> docs, int seqLen) {
         if (seqLen < 1) throw new IllegalArgumentException("sequence length must be positive, got " + seqLen);
         List<Window> out = new ArrayList<>();
-        for (int[] doc : docs) {
-            for (int start = 0; start + 1 < doc.length; start += seqLen) {
-                int len = Math.min(seqLen, doc.length - 1 - start);
+        for (Sequence doc : docs) {
+            int[] d = doc.ids();
+            for (int start = 0; start + 1 < d.length; start += seqLen) {
+                int len = Math.min(seqLen, d.length - 1 - start);
+                if (start + len < doc.scoredFrom()) continue;
                 int[] ids = new int[len], targets = new int[len];
-                System.arraycopy(doc, start, ids, 0, len);
-                System.arraycopy(doc, start + 1, targets, 0, len);
+                System.arraycopy(d, start, ids, 0, len);
+                for (int j = 0; j < len; j++) {
+                    int next = start + j + 1;
+                    targets[j] = next >= doc.scoredFrom() ? d[next] : CrossEntropy.IGNORE_INDEX;
+                }
                 out.add(new Window(ids, targets));
             }
         }
         return out;
+    }
+
+    /** Token ids of a list of plain texts as sequences (convenience for the Java API). */
+    public static List<Window> packTexts(List<int[]> docs, int seqLen) {
+        return pack(docs.stream().map(Sequence::text).toList(), seqLen);
     }
 }

@@ -2,6 +2,7 @@ package dev.lora4j.eval;
 
 import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.Tape;
+import dev.lora4j.data.Batch;
 import dev.lora4j.data.Window;
 import dev.lora4j.model.CausalLm;
 import dev.lora4j.tensor.Tensor;
@@ -24,19 +25,11 @@ public final class Evaluator {
         double total = 0;
         long count = 0;
         for (int s = 0; s < windows.size(); s += batchSize) {
-            List<Window> batch = windows.subList(s, Math.min(windows.size(), s + batchSize));
-            int B = batch.size(), T = batch.stream().mapToInt(Window::length).max().orElseThrow();
-            int[] ids = new int[B * T], targets = new int[B * T];
-            java.util.Arrays.fill(targets, CrossEntropy.IGNORE_INDEX);
-            for (int b = 0; b < B; b++) {
-                Window w = batch.get(b);
-                System.arraycopy(w.ids(), 0, ids, b * T, w.length());
-                System.arraycopy(w.targets(), 0, targets, b * T, w.length());
-            }
-            int n = CrossEntropy.countTargets(targets);
+            Batch batch = Batch.of(windows.subList(s, Math.min(windows.size(), s + batchSize)));
+            int n = batch.scored();
             if (n == 0) continue;
             Tape tape = Tape.noGrad();
-            Tensor loss = CrossEntropy.apply(tape, model.forward(tape, ids, B, T), targets);
+            Tensor loss = CrossEntropy.apply(tape, model.forward(tape, batch.ids(), batch.B(), batch.T()), batch.targets());
             total += (double) loss.data()[0] * n;
             count += n;
             progress.accept(n);

@@ -1,9 +1,11 @@
 package dev.lora4j.model;
 
 import dev.lora4j.autograd.Tape;
+import dev.lora4j.generate.KvCache;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
 import java.util.Map;
+import java.util.OptionalInt;
 
 /** A decoder-only language model loaded from a Hugging Face directory: what eval, train and generate need. */
 public interface CausalLm {
@@ -16,7 +18,28 @@ public interface CausalLm {
     /** Logits (B·T, V) for ids (B·T). */
     Tensor forward(Tape tape, int[] ids, int B, int T);
 
+    /**
+     * Inference (batch 1, no gradients, no dropout): logits (T_new, V) for {@code newIds} at positions
+     * {@code cache.length()} onwards, attending to every cached position; appends their keys and values
+     * to {@code cache}. Equals the rows of {@link #forward} over the whole sequence.
+     */
+    default Tensor forwardCached(int[] newIds, KvCache cache) {
+        return forwardCached(newIds, cache, 0);
+    }
+
+    /**
+     * {@link #forwardCached(int[], KvCache)} computing the logits of only the last {@code logitsToKeep}
+     * new positions ((logitsToKeep, V); 0 = all), as HF's {@code logits_to_keep}: a prefill needs one row.
+     */
+    Tensor forwardCached(int[] newIds, KvCache cache, int logitsToKeep);
+
+    /** An empty KV cache for this model, for up to {@code capacity} positions (at most {@link #maxPositions()}). */
+    KvCache newKvCache(int capacity);
+
     int vocabSize();
+
+    /** config.json's {@code eos_token_id}, if any (generation also reads generation_config.json: GenerationConfig.eosTokenIds). */
+    OptionalInt eosTokenId();
 
     /** Longest sequence the position embeddings allow. */
     int maxPositions();

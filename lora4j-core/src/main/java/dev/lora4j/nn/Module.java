@@ -42,6 +42,14 @@ public abstract class Module {
         children.put(name, replacement);
     }
 
+    /** The descendant at a dotted path ("h.0.attn.c_attn"); the empty path is this module. */
+    public final Module find(String path) {
+        Module m = this;
+        if (path.isEmpty()) return m;
+        for (String part : path.split("\\.")) m = m.child(part);
+        return m;
+    }
+
     public final Map<String, Module> children() {
         return Collections.unmodifiableMap(children);
     }
@@ -77,6 +85,19 @@ public abstract class Module {
         for (Tensor t : namedParameters().values()) n += t.size();
         return n;
     }
+
+    /**
+     * Seeds every dropout in the tree for the next forward pass from one number (the trainer derives it
+     * from the run's seed and the step), so a step can be replayed exactly after a resume.
+     */
+    public final void reseedDropout(long seed) {
+        long i = 0;
+        setDropoutSeed(seed);
+        for (Module m : namedModules().values()) m.setDropoutSeed(seed * 1_000_003L + ++i);
+    }
+
+    /** Hook for modules that draw dropout masks; the default draws none. */
+    protected void setDropoutSeed(long seed) {}
 
     /** Training mode enables dropout, in this module and all its descendants. */
     public final void train(boolean on) {

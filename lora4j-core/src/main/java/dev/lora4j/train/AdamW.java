@@ -58,4 +58,29 @@ public final class AdamW {
     public int stepCount() {
         return step;
     }
+
+    /** First and second moments by parameter name ({@code exp_avg.NAME}, {@code exp_avg_sq.NAME}), for checkpoints. */
+    public Map<String, float[]> state() {
+        Map<String, float[]> out = new LinkedHashMap<>();
+        m.forEach((name, a) -> out.put("exp_avg." + name, a));
+        v.forEach((name, a) -> out.put("exp_avg_sq." + name, a));
+        return out;
+    }
+
+    /** Restores {@link #state()} and the step count saved by a checkpoint. */
+    public void restore(int stepCount, Map<String, float[]> state) {
+        params.keySet().forEach(name -> {
+            copy(state, "exp_avg." + name, m.get(name));
+            copy(state, "exp_avg_sq." + name, v.get(name));
+        });
+        this.step = stepCount;
+    }
+
+    private static void copy(Map<String, float[]> state, String key, float[] dst) {
+        float[] src = state.get(key);
+        if (src == null || src.length != dst.length) {
+            throw new dev.lora4j.Lora4jException("optimizer state: '" + key + "' is missing or has the wrong size");
+        }
+        System.arraycopy(src, 0, dst, 0, dst.length);
+    }
 }

@@ -29,7 +29,7 @@ class DocumentsTest {
 
     @Test
     void windowsPredictEveryTokenButTheFirstOnce() {
-        List<Window> w = Window.pack(List.of(new int[] {1, 2, 3, 4, 5, 6, 7}, new int[] {9}, new int[] {8, 9}), 3);
+        List<Window> w = Window.packTexts(List.of(new int[] {1, 2, 3, 4, 5, 6, 7}, new int[] {9}, new int[] {8, 9}), 3);
         assertEquals(3, w.size());
         assertArrayEquals(new int[] {1, 2, 3}, w.get(0).ids());
         assertArrayEquals(new int[] {2, 3, 4}, w.get(0).targets());
@@ -37,6 +37,27 @@ class DocumentsTest {
         assertArrayEquals(new int[] {5, 6, 7}, w.get(1).targets());
         assertArrayEquals(new int[] {8}, w.get(2).ids());
         assertArrayEquals(new int[] {9}, w.get(2).targets());
+    }
+
+    @Test
+    void promptTokensAreNotScored() {
+        List<Window> w = Window.pack(List.of(new Sequence(new int[] {1, 2, 3, 4, 5, 6, 7}, 5)), 3);
+        assertEquals(1, w.size(), "the first window scores nothing and is dropped");
+        assertArrayEquals(new int[] {4, 5, 6}, w.get(0).ids());
+        assertArrayEquals(new int[] {-100, 6, 7}, w.get(0).targets());
+    }
+
+    @Test
+    void promptCompletionLinesEndWithEosAndScoreOnlyTheCompletion() throws IOException {
+        Path jsonl = Files.writeString(tmp.resolve("pc.jsonl"), "{\"prompt\": \"Hello\", \"completion\": \" world\"}\n");
+        try (Tokenizer tok = Tokenizer.load(tiny)) {
+            List<Sequence> s = Documents.load(jsonl, tok, 50257, 50256);
+            assertArrayEquals(new int[] {15496, 995, 50256}, s.get(0).ids());
+            assertEquals(1, s.get(0).scoredFrom());
+            assertArrayEquals(new int[] {995, 50256}, Window.pack(s, 8).get(0).targets());
+            assertError(() -> Documents.load(Files.writeString(tmp.resolve("pc2.jsonl"), "{\"prompt\": \"\", \"completion\": \"x\"}\n"),
+                    tok, 50257, 50256), "pc2.jsonl:1", "non-empty");
+        }
     }
 
     @Test

@@ -28,11 +28,11 @@ class ReadmeExampleTest {
             int[] ids = tokenizer.encode("Call me Ishmael. Some years ago, never mind how long precisely.");
 
             // Loss and perplexity, no gradients
-            Evaluator.Result r = Evaluator.evaluate(model, Window.pack(List.of(ids), 128), 4, n -> {});
+            Evaluator.Result r = Evaluator.evaluate(model, Window.packTexts(List.of(ids), 128), 4, n -> {});
             String summary = String.format("loss %.3f, perplexity %.1f over %d tokens", r.loss(), r.perplexity(), r.tokens());
 
             // One forward and backward pass on the tape: gradients for the parameters that require them
-            Window w = Window.pack(List.of(ids), 128).get(0);
+            Window w = Window.packTexts(List.of(ids), 128).get(0);
             Tensor wte = model.module().namedParameters().get("wte.weight").requiresGrad(true);
             Tape tape = Tape.create();
             Tensor loss = CrossEntropy.apply(tape, model.forward(tape, w.ids(), 1, w.length()), w.targets());

@@ -21,7 +21,7 @@ public final class Gpt2Loader {
     }
 
     /** Checkpoint key → parameter name, or null for tensors the model does not keep. */
-    static String modelKey(String key) {
+    public static String modelKey(String key) {
         String k = key.startsWith("transformer.") ? key.substring("transformer.".length()) : key;
         if (BUFFER.matcher(k).matches() || k.equals("lm_head.weight")) return null;
         return k;

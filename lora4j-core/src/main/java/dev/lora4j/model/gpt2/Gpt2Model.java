@@ -1,11 +1,14 @@
 package dev.lora4j.model.gpt2;
 
+import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Add;
 import dev.lora4j.autograd.CausalSelfAttention;
 import dev.lora4j.autograd.Dropout;
 import dev.lora4j.autograd.Gelu;
 import dev.lora4j.autograd.MatMul;
 import dev.lora4j.autograd.Tape;
+import dev.lora4j.generate.CachedAttention;
+import dev.lora4j.generate.KvCache;
 import dev.lora4j.model.CausalLm;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.LayerNorm;
@@ -14,15 +17,18 @@ import dev.lora4j.nn.Module;
 import dev.lora4j.nn.ModuleList;
 import dev.lora4j.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 
 /**
  * GPT-2 as HF GPT2LMHeadModel computes it (modeling_gpt2.py): token + position embeddings, pre-LayerNorm
  * blocks of causal self-attention and a tanh-GELU MLP over Conv1D layers, a final LayerNorm, and an output
  * head tied to {@code wte}. Parameter names are the checkpoint keys ({@code h.0.attn.c_attn.weight}).
- * Read leaves first: Attention, Mlp, Block, then the model.
+ * Read leaves first: Attention, Mlp, Block, then the model. {@link #forwardCached} is the same network
+ * for generation, with HF's {@code past_key_values} ({@link KvCache}) in place of recomputing the prefix.
  */
 public final class Gpt2Model extends Module implements CausalLm {
 
@@ -58,6 +64,7 @@ public final class Gpt2Model extends Module implements CausalLm {
     private final ModuleList<Block> h;
     private final LayerNorm lnF;
     private long dropoutSeed;
+    private OptionalInt eosTokenId = OptionalInt.empty();
 
     public Gpt2Model(Gpt2Config config) {
         this.config = config;
@@ -86,6 +93,16 @@ public final class Gpt2Model extends Module implements CausalLm {
     @Override
     public int vocabSize() {
         return config.vocabSize();
+    }
+
+    @Override
+    public OptionalInt eosTokenId() {
+        return eosTokenId;
+    }
+
+    /** Sets the end-of-text token id (config.json's {@code eos_token_id}); the loader calls it. */
+    public void setEosTokenId(OptionalInt id) {
+        this.eosTokenId = id;
     }
 
     @Override
@@ -142,6 +159,54 @@ public final class Gpt2Model extends Module implements CausalLm {
         }
         x = lnF.forward(tape, x);
         return MatMul.linear(tape, x, wte.weight(), null, false);                               // (B·T, V), tied head
+    }
+
+    @Override
+    public KvCache newKvCache(int capacity) {
+        if (capacity < 1 || capacity > config.nPositions()) {
+            throw new IllegalArgumentException("KV cache capacity " + capacity + " is outside [1, " + config.nPositions() + "] (n_positions)");
+        }
+        return new KvCache(config.nLayer(), capacity, config.nEmbd());
+    }
+
+    /** {@link #forward} for batch 1 continuing {@code cache}: no tape, no dropout; every linear still goes through {@code layer(...)}. */
+    @Override
+    public Tensor forwardCached(int[] newIds, KvCache cache, int logitsToKeep) {
+        int T = newIds.length, past = cache.length(), C = config.nEmbd();
+        if (T < 1) throw new IllegalArgumentException("forwardCached needs at least one new token");
+        if (logitsToKeep < 0 || logitsToKeep > T) throw new IllegalArgumentException("logitsToKeep " + logitsToKeep + " is outside [0, " + T + "]");
+        if (cache.layers() != config.nLayer() || cache.width() != config.nEmbd()) {
+            throw new IllegalArgumentException("KV cache of " + cache.layers() + " layers × " + cache.width()
+                    + " does not fit this model (" + config.nLayer() + " × " + config.nEmbd() + ")");
+        }
+        if (past + T > config.nPositions()) {
+            throw new Lora4jException(past + " cached + " + T + " new tokens exceed the model's context n_positions "
+                    + config.nPositions());
+        }
+        if (past + T > cache.capacity()) {
+            throw new IllegalArgumentException(past + " cached + " + T + " new tokens exceed the KV cache capacity " + cache.capacity());
+        }
+        Tape tape = Tape.noGrad();
+        int[] pos = new int[T];
+        for (int i = 0; i < T; i++) pos[i] = past + i;
+        Tensor x = Add.apply(tape, wte.forward(tape, newIds), wpe.forward(tape, pos));         // (T, C)
+        for (int l = 0; l < h.size(); l++) {
+            Block block = h.get(l);
+            Module attn = block.child("attn"), mlp = block.child("mlp");
+            Tensor a = block.layer("ln_1").forward(tape, x);
+            Tensor qkv = attn.layer("c_attn").forward(tape, a);                                 // (T, 3C)
+            a = CachedAttention.apply(qkv, cache, l, config.nHead());                           // (T, C)
+            x = Add.apply(tape, x, attn.layer("c_proj").forward(tape, a));
+            Tensor m = block.layer("ln_2").forward(tape, x);
+            m = Gelu.apply(tape, mlp.layer("c_fc").forward(tape, m));                          // (T, inner)
+            x = Add.apply(tape, x, mlp.layer("c_proj").forward(tape, m));
+        }
+        cache.advance(T);
+        if (logitsToKeep > 0 && logitsToKeep < T) {
+            x = Tensor.of(Arrays.copyOfRange(x.data(), (T - logitsToKeep) * C, T * C), logitsToKeep, C);
+        }
+        x = lnF.forward(tape, x);
+        return MatMul.linear(tape, x, wte.weight(), null, false);                               // (kept, V), tied head
     }
 
     private Tensor dropout(Tape tape, Tensor x, float p) {

@@ -1,0 +1,200 @@
+package dev.lora4j.cli;
+
+import dev.lora4j.Lora4jException;
+import dev.lora4j.data.Documents;
+import dev.lora4j.data.Window;
+import dev.lora4j.lora.AdapterIO;
+import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraInjector;
+import dev.lora4j.lora.ModuleSpec;
+import dev.lora4j.model.CausalLm;
+import dev.lora4j.model.ModelLoader;
+import dev.lora4j.model.ModelSaver;
+import dev.lora4j.tokenizer.Tokenizer;
+import dev.lora4j.train.LrSchedule;
+import dev.lora4j.train.MetricsLog;
+import dev.lora4j.train.TrainConfig;
+import dev.lora4j.train.Trainer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code lora4j train}: LoRA (or full) fine-tuning of a causal LM from the command line. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Fine-tune a causal LM with LoRA (or every parameter with --full) and write a PEFT adapter",
+                "(adapter_config.json + adapter_model.safetensors) or, with --full, a Hugging Face model into --out,",
+                "with metrics.jsonl and a resumable checkpoint/ beside it.",
+                "Data: .txt (packed windows), .jsonl with {\"text\"}, {\"prompt\", \"completion\"} (loss on the",
+                "completion only) or {\"input_ids\"}."})
+final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory.")
+    Path modelDir;
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "Training data (.txt or .jsonl).")
+    Path data;
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
+    Path out;
+    @Option(names = "--rank", defaultValue = "8", description = "LoRA rank r (default: ${DEFAULT-VALUE}).")
+    int rank;
+    @Option(names = "--alpha", description = "lora_alpha (default: 2 × rank); scale = alpha / r.")
+    Double alpha;
+    @Option(names = "--dropout", defaultValue = "0.0", description = "lora_dropout (default: ${DEFAULT-VALUE}).")
+    double dropout;
+    @Option(names = "--targets", split = ",", paramLabel = "NAME", description = {"Modules to adapt: names matched exactly or as a dotted",
+            "suffix (c_attn,c_proj), or all-linear (default: the family's PEFT default)."})
+    List<String> targets;
+    @Option(names = "--targets-regex", paramLabel = "REGEX", description = "A regex that must match the whole module path instead of --targets.")
+    String targetsRegex;
+    @Option(names = "--rslora", description = "Scale by alpha / sqrt(r) (rsLoRA).")
+    boolean rslora;
+    @Option(names = "--full", description = "Train every parameter instead (the baseline LoRA is compared with); writes a full model.")
+    boolean full;
+    @Option(names = "--lr", defaultValue = "2e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    float lr;
+    @Option(names = "--epochs", defaultValue = "1", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
+    int epochs;
+    @Option(names = "--max-steps", defaultValue = "0", description = "Stop after this many optimizer steps (overrides --epochs).")
+    int maxSteps;
+    @Option(names = "--batch-size", defaultValue = "8", description = "Windows per micro-batch (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+    @Option(names = "--grad-accum", defaultValue = "1", description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
+    int gradAccum;
+    @Option(names = "--seq-len", paramLabel = "T", description = "Window length in tokens (default: min(n_positions, 128)).")
+    Integer seqLen;
+    @Option(names = "--warmup", defaultValue = "0", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
+    int warmup;
+    @Option(names = "--schedule", defaultValue = "cosine", description = "cosine, linear or constant (default: ${DEFAULT-VALUE}).")
+    String schedule;
+    @Option(names = "--weight-decay", defaultValue = "0.0", description = "AdamW decoupled weight decay (default: ${DEFAULT-VALUE}).")
+    float weightDecay;
+    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Clip the global gradient norm; 0 = off (default: ${DEFAULT-VALUE}).")
+    float maxGradNorm;
+    @Option(names = "--seed", defaultValue = "42", description = "Seed for LoRA init, data order and dropout (default: ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = "--eval-data", paramLabel = "FILE", description = "Held-out data, evaluated every --eval-every steps and at the end.")
+    Path evalData;
+    @Option(names = "--eval-every", defaultValue = "0", description = "Steps between evaluations; 0 = at the end only.")
+    int evalEvery;
+    @Option(names = "--save-every", defaultValue = "50", description = "Steps between checkpoints; 0 = at the end only (default: ${DEFAULT-VALUE}).")
+    int saveEvery;
+    @Option(names = "--resume", description = "Continue from --out/checkpoint with the same flags.")
+    boolean resume;
+    @Option(names = "--dry-run", description = "Print which modules LoRA would adapt and the parameter counts, then stop.")
+    boolean dryRun;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        var w = spec.commandLine().getOut();
+        CausalLm model = ModelLoader.load(modelDir);
+        LoraConfig lora = full ? null : loraConfig(model);
+        if (full) {
+            model.module().namedParameters().values().forEach(p -> p.requiresGrad(true));
+            w.printf("full fine-tuning: %,d trainable parameters%n", model.module().parameterCount());
+        } else {
+            LoraInjector.Report r = LoraInjector.apply(model, lora, seed);
+            w.printf("LoRA r=%d alpha=%s on %d modules: %s%n", rank, fmt(lora.loraAlpha()), r.targeted().size(), String.join(", ", r.targeted()));
+            w.println(r.summary());
+        }
+        if (dryRun) return 0;
+        int T = seqLen != null ? seqLen : Math.min(model.maxPositions(), 128);
+        if (T > model.maxPositions()) throw new Lora4jException("--seq-len " + T + " exceeds the model's n_positions " + model.maxPositions());
+        TrainConfig cfg = new TrainConfig(lr, epochs, maxSteps, batchSize, gradAccum, T, warmup, schedule(), weightDecay, maxGradNorm,
+                seed, evalEvery, saveEvery);
+        List<Window> train, eval = List.of();
+        try (Tokenizer tok = Files.exists(modelDir.resolve("tokenizer.json")) ? Tokenizer.load(modelDir) : null) {
+            int eos = model.eosTokenId().orElse(-1);
+            train = Window.pack(Documents.load(data, tok, model.vocabSize(), eos), T);
+            if (evalData != null) eval = Window.pack(Documents.load(evalData, tok, model.vocabSize(), eos), T);
+        }
+        Trainer trainer = new Trainer(model, train, eval, cfg);
+        try {
+            Files.createDirectories(out);
+        } catch (java.io.IOException e) {
+            throw new Lora4jException(out + ": cannot create: " + e.getMessage(), e);
+        }
+        Consumer<Path> export = dir -> {
+            if (!full) AdapterIO.write(dir, model, lora.withBaseModel(modelDir.toString()));
+        };
+        int startStep = resume ? resumedStep() : -1;
+        w.printf("training %d steps on %,d windows of up to %d tokens (batch %d × accumulation %d)%n",
+                trainer.totalSteps(), train.size(), T, batchSize, gradAccum);
+        try (MetricsLog log = MetricsLog.open(out.resolve("metrics.jsonl"), startStep);
+             ProgressBar bar = Progress.bar("train", trainer.totalSteps(), " steps")) {
+            if (startStep > 0) bar.stepTo(startStep);
+            trainer.run(out, resume, export, new Trainer.Listener() {
+                @Override
+                public void onStep(Trainer.StepMetrics m) {
+                    Map<String, Object> rec = new LinkedHashMap<>();
+                    rec.put("step", m.step());
+                    rec.put("loss", m.loss());
+                    rec.put("lr", m.lr());
+                    rec.put("grad_norm", m.gradNorm());
+                    rec.put("tokens", m.tokens());
+                    rec.put("tokens_per_s", m.tokensPerSecond());
+                    rec.put("elapsed_s", m.elapsedSeconds());
+                    log.write(rec);
+                    bar.stepTo(m.step());
+                    bar.setExtraMessage(String.format("loss %.4f  %.0f tok/s", m.loss(), m.tokensPerSecond()));
+                }
+
+                @Override
+                public void onEval(int step, dev.lora4j.eval.Evaluator.Result r) {
+                    Map<String, Object> rec = new LinkedHashMap<>();
+                    rec.put("step", step);
+                    rec.put("eval_loss", r.loss());
+                    rec.put("eval_perplexity", r.perplexity());
+                    rec.put("eval_tokens", r.tokens());
+                    log.write(rec);
+                    w.printf("step %d: eval loss %.4f, perplexity %.2f%n", step, r.loss(), r.perplexity());
+                }
+            });
+        }
+        if (full) ModelSaver.writeInto(modelDir, model, out);
+        else AdapterIO.write(out, model, lora.withBaseModel(modelDir.toString()));
+        w.printf("wrote %s to %s (metrics.jsonl, checkpoint/)%n", full ? "the model" : "the adapter", out);
+        return 0;
+    }
+
+    private LoraConfig loraConfig(CausalLm model) {
+        if (targets != null && targetsRegex != null) throw new Lora4jException("give --targets or --targets-regex, not both");
+        LoraConfig c = LoraConfig.defaults(model.modelType()).withR(rank).withAlpha(alpha != null ? alpha : 2.0 * rank)
+                .withDropout(dropout).withRslora(rslora);
+        if (targetsRegex != null) c = c.withTargets(new ModuleSpec.Regex(targetsRegex));
+        else if (targets != null && targets.size() == 1 && targets.get(0).equalsIgnoreCase(ModuleSpec.ALL_LINEAR)) c = c.withTargets(new ModuleSpec.AllLinear());
+        else if (targets != null) c = c.withTargets(new ModuleSpec.Names(targets));
+        return c;
+    }
+
+    private int resumedStep() {
+        try {
+            Path state = dev.lora4j.train.Checkpoint.find(out).resolve("trainer_state.json");
+            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(state.toFile()).path("step").asInt();
+        } catch (java.io.IOException e) {
+            throw new Lora4jException(out + ": cannot read the checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    private LrSchedule schedule() {
+        try {
+            return LrSchedule.valueOf(schedule.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new Lora4jException("--schedule '" + schedule + "' is not one of " + Arrays.toString(LrSchedule.values()).toLowerCase(java.util.Locale.ROOT));
+        }
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+    }
+}

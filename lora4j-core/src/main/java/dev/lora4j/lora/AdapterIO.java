@@ -1,0 +1,87 @@
+package dev.lora4j.lora;
+
+import dev.lora4j.Lora4jException;
+import dev.lora4j.io.AtomicFiles;
+import dev.lora4j.io.SafetensorsFile;
+import dev.lora4j.io.SafetensorsWriter;
+import dev.lora4j.model.CausalLm;
+import dev.lora4j.tensor.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * PEFT adapter directories, as save_pretrained writes and from_pretrained reads them:
+ * {@code adapter_config.json} and {@code adapter_model.safetensors} with keys
+ * {@code base_model.model.<HF module path>.lora_A.weight} (r, in) and {@code .lora_B.weight} (out, r), plus
+ * trained biases and modules_to_save under their own paths. Loading is strict: every tensor in the file
+ * must land on an adapter parameter with its exact shape, and every adapter parameter must be in the file.
+ */
+public final class AdapterIO {
+    public static final String CONFIG_FILE = "adapter_config.json";
+    public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+    public static final String KEY_PREFIX = "base_model.model.";
+
+    private AdapterIO() {}
+
+    /** The adapter's tensors under their PEFT keys: every parameter the injection left trainable. */
+    public static Map<String, Tensor> tensors(CausalLm model) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        model.module().namedParameters().forEach((name, p) -> {
+            if (p.requiresGrad()) out.put(KEY_PREFIX + model.peftPrefix() + name, p);
+        });
+        return out;
+    }
+
+    /** Writes the adapter into {@code dir} (created if needed), each file atomically. */
+    public static void write(Path dir, CausalLm model, LoraConfig config) {
+        try {
+            Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw new Lora4jException(dir + ": cannot create: " + e.getMessage(), e);
+        }
+        SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), tensors(model), Map.of("format", "pt"));
+        AtomicFiles.writeString(dir.resolve(CONFIG_FILE), config.toJson());
+    }
+
+    /** Writes the adapter as a new directory that appears complete or not at all. */
+    public static void save(Path dir, CausalLm model, LoraConfig config) {
+        Path staging = AtomicFiles.stagingDirectory(dir);
+        write(staging, model, config);
+        AtomicFiles.commitDirectory(staging, dir);
+    }
+
+    /** Injects the adapter in {@code dir} into {@code model} (unmerged) and loads its weights; returns the injection report. */
+    public static LoraInjector.Report load(Path dir, CausalLm model) {
+        if (!Files.isDirectory(dir)) throw new Lora4jException(dir + ": adapter directory not found");
+        Path weights = dir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(weights)) {
+            throw new Lora4jException(weights + ": not found" + (Files.exists(dir.resolve("adapter_model.bin"))
+                    ? " (only adapter_model.bin, a pickle, is there: convert it to safetensors)" : ""));
+        }
+        LoraConfig config = LoraConfig.read(dir.resolve(CONFIG_FILE));
+        LoraInjector.Report report = LoraInjector.apply(model, config, 0);
+        Map<String, Tensor> expected = tensors(model);
+        List<String> unexpected = new ArrayList<>(), misShaped = new ArrayList<>();
+        try (SafetensorsFile f = SafetensorsFile.open(weights)) {
+            for (String key : f.names()) {
+                Tensor p = expected.get(key);
+                if (p == null) unexpected.add(key);
+                else if (!f.shape(key).equals(p.shape())) misShaped.add(key + ": file " + f.shape(key) + ", model expects " + p.shape());
+            }
+            List<String> missing = expected.keySet().stream().filter(k -> !f.contains(k)).toList();
+            if (!unexpected.isEmpty() || !misShaped.isEmpty() || !missing.isEmpty()) {
+                StringBuilder sb = new StringBuilder(weights + ": the adapter does not fit this model");
+                if (!unexpected.isEmpty()) sb.append("\n  tensors that map to no adapter parameter: ").append(String.join(", ", unexpected));
+                if (!misShaped.isEmpty()) sb.append("\n  wrong shape: ").append(String.join(", ", misShaped));
+                if (!missing.isEmpty()) sb.append("\n  missing: ").append(String.join(", ", missing));
+                throw new Lora4jException(sb.toString());
+            }
+            expected.forEach((key, p) -> f.readInto(key, p.data()));
+        }
+        return report;
+    }
+}

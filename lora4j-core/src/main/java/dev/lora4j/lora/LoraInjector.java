@@ -1,0 +1,106 @@
+package dev.lora4j.lora;
+
+import dev.lora4j.Lora4jException;
+import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.Linear;
+import dev.lora4j.nn.Module;
+import dev.lora4j.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Applies a {@link LoraConfig} to a model as PEFT's get_peft_model does: every linear layer the
+ * {@link TargetMatcher} selects is replaced by a {@link LoraLinear}; everything else is frozen, except
+ * the biases {@code bias} asks for and the modules in {@code modules_to_save}. Nothing matched, or a
+ * listed target name that matches no module of this model, is an error listing the modules available.
+ */
+public final class LoraInjector {
+    private LoraInjector() {}
+
+    /** What was injected, with the paper's trainable / total parameter count. */
+    public record Report(List<String> targeted, long trainable, long total) {
+        public double trainablePercent() {
+            return 100.0 * trainable / total;
+        }
+
+        /** PEFT's print_trainable_parameters line. */
+        public String summary() {
+            return String.format("trainable params: %,d || all params: %,d || trainable%%: %.4f", trainable, total, trainablePercent());
+        }
+    }
+
+    /** Injects LoRA layers initialised from {@code seed}; the model's other parameters are frozen. */
+    public static Report apply(CausalLm model, LoraConfig config, long seed) {
+        Module root = model.module();
+        String prefix = model.peftPrefix();
+        Map<String, Linear> linears = new LinkedHashMap<>();
+        root.namedModules().forEach((name, m) -> {
+            if (m instanceof Linear l && !(m instanceof LoraLinear) && !name.contains(".lora_")) linears.put(name, l);
+        });
+        List<String> paths = linears.keySet().stream().map(n -> prefix + n).toList();
+        TargetMatcher matcher = new TargetMatcher(config);
+        TargetMatcher.Selection sel = matcher.select(paths, null);
+        if (sel.targeted().isEmpty()) {
+            throw new Lora4jException(matcher.explainNoMatch(sel) + "; the " + model.modelType() + " model's linear modules are: " + String.join(", ", paths));
+        }
+        if (config.targetModules() instanceof ModuleSpec.Names names) {
+            for (String n : names.names()) {
+                if (paths.stream().noneMatch(p -> p.equals(n) || p.endsWith("." + n))) {
+                    throw new Lora4jException("target_modules names '" + n + "', which this " + model.modelType()
+                            + " model does not have; its linear modules are: " + String.join(", ", paths));
+                }
+            }
+        }
+        root.namedParameters().values().forEach(p -> p.requiresGrad(false));
+        SplittableRandom rnd = new SplittableRandom(seed);
+        List<String> targeted = new ArrayList<>();
+        for (Map.Entry<String, Linear> e : linears.entrySet()) {
+            String path = prefix + e.getKey();
+            if (!sel.targeted().contains(path)) continue;
+            LoraLinear lora = new LoraLinear(e.getValue(), config.rankFor(path), (float) config.scaleFor(path),
+                    (float) config.loraDropout(), config.initLoraWeights(), rnd.split());
+            int dot = e.getKey().lastIndexOf('.');
+            root.find(dot < 0 ? "" : e.getKey().substring(0, dot)).replaceChild(e.getKey().substring(dot + 1), lora);
+            if (config.bias() == LoraConfig.Bias.LORA_ONLY && lora.base().bias() != null) lora.base().bias().requiresGrad(true);
+            targeted.add(path);
+        }
+        root.namedParameters().forEach((name, p) -> {
+            if (config.bias() == LoraConfig.Bias.ALL && name.endsWith(".bias")) p.requiresGrad(true);
+        });
+        trainModulesToSave(model, config);
+        long trainable = 0, total = 0;
+        for (Tensor p : root.namedParameters().values()) {
+            total += p.size();
+            if (p.requiresGrad()) trainable += p.size();
+        }
+        return new Report(targeted, trainable, total);
+    }
+
+    /** modules_to_save: every module whose path is the name or ends with ".name" trains in full. */
+    private static void trainModulesToSave(CausalLm model, LoraConfig config) {
+        if (config.modulesToSave() == null) return;
+        for (String n : config.modulesToSave()) {
+            boolean found = false;
+            for (Map.Entry<String, Module> e : model.module().namedModules().entrySet()) {
+                String path = model.peftPrefix() + e.getKey();
+                if (path.equals(n) || path.endsWith("." + n)) {
+                    e.getValue().namedParameters().values().forEach(p -> p.requiresGrad(true));
+                    found = true;
+                }
+            }
+            if (!found) throw new Lora4jException("modules_to_save names '" + n + "', which this " + model.modelType() + " model does not have");
+        }
+    }
+
+    /** The LoRA layers of a model by module name (without the PEFT prefix). */
+    public static Map<String, LoraLinear> loraLayers(CausalLm model) {
+        Map<String, LoraLinear> out = new LinkedHashMap<>();
+        model.module().namedModules().forEach((name, m) -> {
+            if (m instanceof LoraLinear l) out.put(name, l);
+        });
+        return out;
+    }
+}

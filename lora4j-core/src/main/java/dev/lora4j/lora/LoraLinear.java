@@ -1,0 +1,119 @@
+package dev.lora4j.lora;
+
+import dev.lora4j.autograd.Add;
+import dev.lora4j.autograd.Dropout;
+import dev.lora4j.autograd.Tape;
+import dev.lora4j.kernels.Gemm;
+import dev.lora4j.nn.Layer;
+import dev.lora4j.nn.Linear;
+import dev.lora4j.nn.Module;
+import dev.lora4j.tensor.Tensor;
+import java.util.SplittableRandom;
+
+/**
+ * A frozen linear layer with a trainable low-rank update beside it, as PEFT's lora.Linear:
+ * {@code y = base_layer(x) + scale · lora_B(lora_A(dropout(x)))}, A (r, in), B (out, r), whatever the
+ * base's storage (Conv1D included). Children are named as in PEFT's module tree ({@code base_layer},
+ * {@code lora_A}, {@code lora_B}), so parameter names give the adapter keys directly. Backward yields
+ * dA, dB and dx only: the base weight does not require a gradient.
+ */
+public final class LoraLinear extends Module implements Layer {
+    private final Linear base;
+    private final Linear loraA;
+    private final Linear loraB;
+    private final int r;
+    private final float scale;
+    private final float dropout;
+    private long dropoutSeed;
+    private boolean merged;
+
+    public LoraLinear(Linear base, int r, float scale, float dropout, LoraConfig.Init init, SplittableRandom rnd) {
+        this.base = registerChild("base_layer", base);
+        this.loraA = registerChild("lora_A", new Linear(base.inFeatures(), r, false, false));   // (r, in)
+        this.loraB = registerChild("lora_B", new Linear(r, base.outFeatures(), false, false));  // (out, r)
+        this.r = r;
+        this.scale = scale;
+        this.dropout = dropout;
+        switch (init) {
+            case DEFAULT -> kaimingUniform(loraA.weight(), rnd);
+            case GAUSSIAN -> {
+                float[] a = loraA.weight().data();
+                double std = 1.0 / r;
+                for (int i = 0; i < a.length; i++) a[i] = (float) (rnd.nextGaussian() * std);
+            }
+            case RANDOM -> {
+                kaimingUniform(loraA.weight(), rnd);
+                kaimingUniform(loraB.weight(), rnd);
+            }
+        }
+        loraA.weight().requiresGrad(true);
+        loraB.weight().requiresGrad(true);
+    }
+
+    /** torch.nn.init.kaiming_uniform_(w, a=√5) on a (out, in) weight: U(−1/√in, 1/√in). */
+    private static void kaimingUniform(Tensor w, SplittableRandom rnd) {
+        double bound = 1.0 / Math.sqrt(w.dim(1));
+        float[] d = w.data();
+        for (int i = 0; i < d.length; i++) d[i] = (float) ((rnd.nextDouble() * 2 - 1) * bound);
+    }
+
+    @Override
+    public Tensor forward(Tape tape, Tensor x) {
+        Tensor y = base.forward(tape, x);
+        if (merged) return y;
+        Tensor xd = isTraining() && dropout > 0f ? Dropout.apply(tape, x, dropout, dropoutSeed++) : x;
+        Tensor delta = loraB.forward(tape, loraA.forward(tape, xd));   // (N, r) then (N, out)
+        return Add.apply(tape, y, delta, scale);
+    }
+
+    @Override
+    protected void setDropoutSeed(long seed) {
+        this.dropoutSeed = seed;
+    }
+
+    public Linear base() {
+        return base;
+    }
+
+    public Tensor loraA() {
+        return loraA.weight();
+    }
+
+    public Tensor loraB() {
+        return loraB.weight();
+    }
+
+    public int r() {
+        return r;
+    }
+
+    public float scale() {
+        return scale;
+    }
+
+    public boolean merged() {
+        return merged;
+    }
+
+    /** ΔW = scale·B·A as (out, in), the update merge adds to the base weight. */
+    public float[] deltaWeight() {
+        int out = base.outFeatures(), in = base.inFeatures();
+        float[] d = new float[out * in];
+        Gemm.ab(d, 0, in, loraB.weight().data(), 0, r, loraA.weight().data(), 0, in, out, in, r, false);
+        for (int i = 0; i < d.length; i++) d[i] *= scale;
+        return d;
+    }
+
+    /** Adds (sign +1) or removes (−1) ΔW in the base weight, transposed for Conv1D storage. */
+    void applyDelta(float[] delta, int sign) {
+        int out = base.outFeatures(), in = base.inFeatures();
+        float[] w = base.weight().data();
+        if (base.fanInFanOut()) {
+            for (int o = 0; o < out; o++)
+                for (int i = 0; i < in; i++) w[i * out + o] += sign * delta[o * in + i];
+        } else {
+            for (int k = 0; k < w.length; k++) w[k] += sign * delta[k];
+        }
+        merged = sign > 0;
+    }
+}
