@@ -1,6 +1,7 @@
 package dev.lora4j.cli;
 
 import dev.lora4j.Lora4jException;
+import dev.lora4j.kernels.KernelProvider;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -27,6 +28,7 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        KernelProvider.get();   // its one log line comes first, not in the middle of streamed output
         System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
     }
 

@@ -36,8 +36,16 @@ public final class AdapterIO {
         return out;
     }
 
-    /** Writes the adapter into {@code dir} (created if needed), each file atomically. */
+    /**
+     * Writes the adapter into {@code dir} (created if needed), each file atomically. "all-linear" is saved as
+     * the module names it expanded to, as PEFT saves it, so loaders that need a list (vLLM) can read it.
+     */
     public static void write(Path dir, CausalLm model, LoraConfig config) {
+        if (config.targetModules() instanceof ModuleSpec.AllLinear) {
+            List<String> leaves = LoraInjector.loraLayers(model).keySet().stream()
+                    .map(n -> n.substring(n.lastIndexOf('.') + 1)).distinct().sorted().toList();
+            config = config.withTargets(new ModuleSpec.Names(leaves));
+        }
         try {
             Files.createDirectories(dir);
         } catch (java.io.IOException e) {

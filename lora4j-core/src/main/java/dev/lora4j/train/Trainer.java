@@ -67,6 +67,11 @@ public final class Trainer {
         return (int) Math.ceil((double) cfg.epochs() * batchesPerEpoch() / cfg.gradAccum());
     }
 
+    /** Trains from the start, checkpointing into {@code out}, without callbacks. */
+    public void run(Path out) {
+        run(out, false, dir -> {}, m -> {});
+    }
+
     /**
      * Trains to the last step, checkpointing into {@code out} every {@code saveEvery} steps and at the end
      * ({@code exporter} writes the usable result into each checkpoint). With {@code resume}, continues from
