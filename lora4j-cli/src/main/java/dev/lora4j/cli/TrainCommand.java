@@ -146,7 +146,7 @@ final class TrainCommand implements Callable<Integer> {
                     rec.put("elapsed_s", m.elapsedSeconds());
                     log.write(rec);
                     bar.stepTo(m.step());
-                    bar.setExtraMessage(String.format("loss %.4f  %.0f tok/s", m.loss(), m.tokensPerSecond()));
+                    bar.setExtraMessage(String.format(" loss %.3f, %.0f tok/s", m.loss(), m.tokensPerSecond()));
                 }
 
                 @Override
