@@ -2,6 +2,8 @@ package dev.lora4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.ModuleSpec;
 import dev.lora4j.model.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.nn.Linear;
@@ -78,10 +80,7 @@ final class InspectCommand implements Callable<Integer> {
 
     /** PEFT's default target_modules for the family. */
     static List<String> defaultTargets(CausalLm model) {
-        return switch (model.modelType()) {
-            case "gpt2" -> List.of("c_attn");
-            default -> List.of();
-        };
+        return LoraConfig.defaults(model.modelType()).targetModules() instanceof ModuleSpec.Names n ? n.names() : List.of();
     }
 
     static String human(long n) {

@@ -42,7 +42,7 @@ public final class LoraInjector {
         });
         List<String> paths = linears.keySet().stream().map(n -> prefix + n).toList();
         TargetMatcher matcher = new TargetMatcher(config);
-        TargetMatcher.Selection sel = matcher.select(paths, null);
+        TargetMatcher.Selection sel = matcher.select(paths, model.outputHead() == null ? null : prefix + model.outputHead());
         if (sel.targeted().isEmpty()) {
             throw new Lora4jException(matcher.explainNoMatch(sel) + "; the " + model.modelType() + " model's linear modules are: " + String.join(", ", paths));
         }

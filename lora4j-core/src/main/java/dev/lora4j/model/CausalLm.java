@@ -44,6 +44,9 @@ public interface CausalLm {
     /** Longest sequence the position embeddings allow. */
     int maxPositions();
 
+    /** Module name of an untied output head (Llama's "lm_head"), which "all-linear" leaves out; null when tied. */
+    String outputHead();
+
     /** Prefix of the HF module tree above {@link #module()}'s names ("transformer." for GPT-2), as PEFT sees it. */
     String peftPrefix();
 

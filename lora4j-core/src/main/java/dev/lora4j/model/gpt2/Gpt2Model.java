@@ -111,6 +111,11 @@ public final class Gpt2Model extends Module implements CausalLm {
     }
 
     @Override
+    public String outputHead() {
+        return null;   // tied to wte: not a module
+    }
+
+    @Override
     public String peftPrefix() {
         return "transformer.";
     }
