@@ -150,14 +150,12 @@ final class TrainCommand implements Callable<Integer> {
                 }
 
                 @Override
-                public void onEval(int step, dev.lora4j.eval.Evaluator.Result r) {
+                public void onEval(int step, Map<String, Double> metrics) {
                     Map<String, Object> rec = new LinkedHashMap<>();
                     rec.put("step", step);
-                    rec.put("eval_loss", r.loss());
-                    rec.put("eval_perplexity", r.perplexity());
-                    rec.put("eval_tokens", r.tokens());
+                    rec.putAll(metrics);
                     log.write(rec);
-                    w.printf("step %d: eval loss %.4f, perplexity %.2f%n", step, r.loss(), r.perplexity());
+                    w.printf("step %d: eval loss %.4f, perplexity %.2f%n", step, metrics.get("eval_loss"), metrics.get("eval_perplexity"));
                 }
             });
         }

@@ -3,11 +3,8 @@ package dev.lora4j.train;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.Lora4jException;
-import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.Tape;
-import dev.lora4j.data.Batch;
 import dev.lora4j.data.Window;
-import dev.lora4j.eval.Evaluator;
 import dev.lora4j.model.CausalLm;
 import dev.lora4j.tensor.Tensor;
 import java.nio.file.Path;
@@ -19,7 +16,7 @@ import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 /**
- * The training loop: shuffled windows (a fixed permutation per epoch from the seed), micro-batches with
+ * The training loop over a {@link TrainingTask}: shuffled examples (a fixed permutation per epoch from the seed), micro-batches with
  * gradient accumulation, global-norm clipping, AdamW on the trainable tensors only, a learning-rate
  * schedule, periodic evaluation, checkpoints that resume exactly (data order and dropout masks are
  * functions of the seed and the step), and a stop with a clear message on a non-finite loss.
@@ -29,29 +26,30 @@ public final class Trainer {
     public interface Listener {
         void onStep(StepMetrics m);
 
-        default void onEval(int step, Evaluator.Result r) {}
+        default void onEval(int step, Map<String, Double> metrics) {}
     }
 
     /** One optimizer step: mean loss over its micro-batches, the lr used, the gradient norm before clipping. */
     public record StepMetrics(int step, int totalSteps, double loss, float lr, double gradNorm, long tokens,
                               double tokensPerSecond, double elapsedSeconds) {}
 
-    private final CausalLm model;
-    private final List<Window> train;
-    private final List<Window> eval;
+    private final TrainingTask task;
     private final TrainConfig cfg;
     private final Map<String, Tensor> trainable = new LinkedHashMap<>();
     private final AdamW adamw;
     private int[] order;        // the permutation of the epoch last used, and its seed
     private long orderSeed;
 
+    /** Next-token training of a causal LM on windows, evaluated on {@code eval} (may be empty). */
     public Trainer(CausalLm model, List<Window> train, List<Window> eval, TrainConfig cfg) {
-        if (train.isEmpty()) throw new Lora4jException("no training windows (each document needs at least two tokens)");
-        this.model = model;
-        this.train = train;
-        this.eval = eval;
+        this(new CausalLmTask(model, train, eval, cfg.batchSize()), cfg);
+    }
+
+    public Trainer(TrainingTask task, TrainConfig cfg) {
+        if (task.size() == 0) throw new Lora4jException("no training examples (for text: each document needs at least two tokens)");
+        this.task = task;
         this.cfg = cfg;
-        model.module().namedParameters().forEach((name, p) -> {
+        task.module().namedParameters().forEach((name, p) -> {
             if (p.requiresGrad()) trainable.put(name, p);
         });
         if (trainable.isEmpty()) throw new Lora4jException("nothing to train: no parameter requires a gradient");
@@ -59,7 +57,7 @@ public final class Trainer {
     }
 
     public int batchesPerEpoch() {
-        return (train.size() + cfg.batchSize() - 1) / cfg.batchSize();
+        return (task.size() + cfg.batchSize() - 1) / cfg.batchSize();
     }
 
     public int totalSteps() {
@@ -89,7 +87,7 @@ public final class Trainer {
             step = s.step();
             micro = s.microBatches();
         }
-        model.module().train(true);
+        task.module().train(true);
         long start = System.nanoTime();
         for (; step < total; step++) {
             long t0 = System.nanoTime();
@@ -97,10 +95,10 @@ public final class Trainer {
             double loss = 0;
             long tokens = 0;
             for (int a = 0; a < cfg.gradAccum(); a++, micro++) {
-                Batch batch = batch(micro);
-                model.module().reseedDropout(cfg.seed() * 7_919L + micro);
+                task.module().reseedDropout(cfg.seed() * 7_919L + micro);
                 Tape tape = Tape.create();
-                Tensor l = CrossEntropy.apply(tape, model.forward(tape, batch.ids(), batch.B(), batch.T()), batch.targets());
+                TrainingTask.Loss batchLoss = task.loss(tape, examples(micro));
+                Tensor l = batchLoss.value();
                 float value = l.data()[0];
                 if (!Float.isFinite(value)) {
                     boolean saved = java.nio.file.Files.isDirectory(out.resolve(Checkpoint.DIR));
@@ -110,7 +108,7 @@ public final class Trainer {
                 }
                 tape.backward(l, new float[] {1f / cfg.gradAccum()});
                 loss += value / cfg.gradAccum();
-                tokens += batch.scored();
+                tokens += batchLoss.scored();
             }
             double norm = clipGradients();
             float lr = cfg.schedule().lr(cfg.lr(), step, cfg.warmup(), total);
@@ -118,35 +116,34 @@ public final class Trainer {
             double seconds = (System.nanoTime() - t0) / 1e9;
             listener.onStep(new StepMetrics(step + 1, total, loss, lr, norm, tokens, tokens / seconds, (System.nanoTime() - start) / 1e9));
             boolean last = step + 1 == total;
-            if (!eval.isEmpty() && (last || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0))) {
-                listener.onEval(step + 1, Evaluator.evaluate(model, eval, cfg.batchSize(), n -> {}));
-                model.module().train(true);
+            if (last || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)) {
+                Map<String, Double> metrics = task.evaluate();
+                if (!metrics.isEmpty()) listener.onEval(step + 1, metrics);
+                task.module().train(true);
             }
             if (last || (cfg.saveEvery() > 0 && (step + 1) % cfg.saveEvery() == 0)) {
                 Checkpoint.save(out, new Checkpoint.State(step + 1, micro, adamw.stepCount(), settings()), trainable, adamw, exporter);
             }
         }
-        model.module().train(false);
+        task.module().train(false);
     }
 
     /** The settings a resume must share with the run it continues (they fix data order and masks). */
     private ObjectNode settings() {
         ObjectNode s = new ObjectMapper().createObjectNode();
         s.put("seed", cfg.seed()).put("batch_size", cfg.batchSize()).put("grad_accum", cfg.gradAccum())
-                .put("seq_len", cfg.seqLen()).put("total_steps", totalSteps()).put("windows", train.size());
+                .put("seq_len", cfg.seqLen()).put("total_steps", totalSteps()).put("examples", task.size());
         return s;
     }
 
-    /** Micro-batch number {@code micro} of the run: epoch = micro / batchesPerEpoch, in that epoch's order. */
-    private Batch batch(long micro) {
+    /** The examples of micro-batch number {@code micro}: epoch = micro / batchesPerEpoch, in that epoch's order. */
+    private List<Integer> examples(long micro) {
         int perEpoch = batchesPerEpoch();
         int epoch = (int) (micro / perEpoch), index = (int) (micro % perEpoch);
-        int[] order = permutation(train.size(), cfg.seed() + epoch);
-        List<Window> windows = new ArrayList<>();
-        for (int i = index * cfg.batchSize(); i < Math.min(train.size(), (index + 1) * cfg.batchSize()); i++) {
-            windows.add(train.get(order[i]));
-        }
-        return Batch.of(windows);
+        int[] order = permutation(task.size(), cfg.seed() + epoch);
+        List<Integer> out = new ArrayList<>();
+        for (int i = index * cfg.batchSize(); i < Math.min(task.size(), (index + 1) * cfg.batchSize()); i++) out.add(order[i]);
+        return out;
     }
 
     private int[] permutation(int n, long seed) {
