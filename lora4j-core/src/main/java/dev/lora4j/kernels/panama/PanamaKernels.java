@@ -2,18 +2,26 @@ package dev.lora4j.kernels.panama;
 
 import dev.lora4j.kernels.Kernels;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link Kernels} on the Vector API, sized by the preferred species (256-bit by default on x86, 512-bit
- * with -XX:UseAVX=3). Register-blocked: GEMM tiles of 4 rows × 2 vectors (8 accumulators) for A·B and
- * Aᵀ·B, 4 rows × 2 columns of dot products for A·Bᵀ; tails in scalar code. The only package that
+ * {@link Kernels} on the Vector API, sized by the preferred species (512-bit with -XX:UseAVX=3 on
+ * AVX-512 machines, else 256-bit). The three GEMM forms share one BLIS-style routine: B is packed, a
+ * panel of {@link #KC} × NR at a time (NR = two vectors), into a k-major buffer, and a 6 × NR register
+ * micro-kernel (12 accumulators) runs the k loop over it with A broadcast element by element; A is read
+ * in place through row and column strides, so A·B, A·Bᵀ and Aᵀ·B differ only in strides. Tails run a
+ * one-row kernel; columns beyond N are zero in the panel and never stored. The only package that
  * imports jdk.incubator.vector; loaded by reflection from {@code KernelProvider}.
  */
 public final class PanamaKernels implements Kernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
+    private static final int NR = 2 * L;
+    private static final int MR = 6;
+    private static final int KC = 256;
+    private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[KC * NR]);
 
     @Override
     public String name() {
@@ -23,97 +31,64 @@ public final class PanamaKernels implements Kernels {
     @Override
     public void gemmABt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                         int m, int n, int k, boolean accumulate) {
-        int i = 0;
-        for (; i + 4 <= m; i += 4) {
-            int j = 0;
-            for (; j + 2 <= n; j += 2) {
-                dots4x2(c, cOff + i * ldc + j, ldc, a, aOff + i * lda, lda, b, bOff + j * ldb, ldb, k, accumulate);
-            }
-            for (; j < n; j++) {
-                for (int r = i; r < i + 4; r++) put(c, cOff + r * ldc + j, dot(a, aOff + r * lda, b, bOff + j * ldb, k), accumulate);
-            }
-        }
-        for (; i < m; i++) {
-            for (int j = 0; j < n; j++) put(c, cOff + i * ldc + j, dot(a, aOff + i * lda, b, bOff + j * ldb, k), accumulate);
-        }
-    }
-
-    private static void put(float[] c, int idx, float v, boolean accumulate) {
-        c[idx] = accumulate ? c[idx] + v : v;
-    }
-
-    /** C[0..4, 0..2] (+)= A[0..4, :] · B[0..2, :]ᵀ over k. */
-    private static void dots4x2(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-                                int k, boolean accumulate) {
-        FloatVector s00 = FloatVector.zero(S), s01 = FloatVector.zero(S), s10 = FloatVector.zero(S), s11 = FloatVector.zero(S);
-        FloatVector s20 = FloatVector.zero(S), s21 = FloatVector.zero(S), s30 = FloatVector.zero(S), s31 = FloatVector.zero(S);
-        int bound = S.loopBound(k), p = 0;
-        for (; p < bound; p += L) {
-            FloatVector b0 = FloatVector.fromArray(S, b, bOff + p), b1 = FloatVector.fromArray(S, b, bOff + ldb + p);
-            FloatVector a0 = FloatVector.fromArray(S, a, aOff + p);
-            s00 = a0.fma(b0, s00);
-            s01 = a0.fma(b1, s01);
-            FloatVector a1 = FloatVector.fromArray(S, a, aOff + lda + p);
-            s10 = a1.fma(b0, s10);
-            s11 = a1.fma(b1, s11);
-            FloatVector a2 = FloatVector.fromArray(S, a, aOff + 2 * lda + p);
-            s20 = a2.fma(b0, s20);
-            s21 = a2.fma(b1, s21);
-            FloatVector a3 = FloatVector.fromArray(S, a, aOff + 3 * lda + p);
-            s30 = a3.fma(b0, s30);
-            s31 = a3.fma(b1, s31);
-        }
-        float[] r = {s00.reduceLanes(VectorOperators.ADD), s01.reduceLanes(VectorOperators.ADD),
-                s10.reduceLanes(VectorOperators.ADD), s11.reduceLanes(VectorOperators.ADD),
-                s20.reduceLanes(VectorOperators.ADD), s21.reduceLanes(VectorOperators.ADD),
-                s30.reduceLanes(VectorOperators.ADD), s31.reduceLanes(VectorOperators.ADD)};
-        for (; p < k; p++) {
-            float b0 = b[bOff + p], b1 = b[bOff + ldb + p];
-            for (int row = 0; row < 4; row++) {
-                float av = a[aOff + row * lda + p];
-                r[2 * row] += av * b0;
-                r[2 * row + 1] += av * b1;
-            }
-        }
-        for (int row = 0; row < 4; row++) {
-            put(c, cOff + row * ldc, r[2 * row], accumulate);
-            put(c, cOff + row * ldc + 1, r[2 * row + 1], accumulate);
-        }
+        gemm(c, cOff, ldc, a, aOff, lda, 1, b, bOff, 1, ldb, m, n, k, accumulate);
     }
 
     @Override
     public void gemmAB(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                        int m, int n, int k, boolean accumulate) {
-        gemmStrided(c, cOff, ldc, a, aOff, lda, 1, b, bOff, ldb, m, n, k, accumulate);
+        gemm(c, cOff, ldc, a, aOff, lda, 1, b, bOff, ldb, 1, m, n, k, accumulate);
     }
 
     @Override
     public void gemmAtB(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                         int m, int n, int k, boolean accumulate) {
-        gemmStrided(c, cOff, ldc, a, aOff, 1, lda, b, bOff, ldb, m, n, k, accumulate);
+        gemm(c, cOff, ldc, a, aOff, 1, lda, b, bOff, ldb, 1, m, n, k, accumulate);
     }
 
-    /** C[i, :] (+)= Σ_p A(i, p) · B[p, :] where A(i, p) = a[aOff + i·aRow + p·aCol]. */
-    private void gemmStrided(float[] c, int cOff, int ldc, float[] a, int aOff, int aRow, int aCol,
-                                    float[] b, int bOff, int ldb, int m, int n, int k, boolean accumulate) {
-        int nv = n / (2 * L) * (2 * L);
-        int i = 0;
-        for (; i + 4 <= m; i += 4) {
-            for (int j = 0; j < nv; j += 2 * L) {
-                tile4x2(c, cOff + i * ldc + j, ldc, a, aOff + i * aRow, aRow, aCol, b, bOff + j, ldb, k, accumulate);
+    /** C[i, j] (+)= Σ_p A(i, p)·B(p, j), A(i, p) = a[aOff + i·aRs + p·aCs], B(p, j) = b[bOff + p·bRs + j·bCs]. */
+    private static void gemm(float[] c, int cOff, int ldc, float[] a, int aOff, int aRs, int aCs,
+                             float[] b, int bOff, int bRs, int bCs, int m, int n, int k, boolean accumulate) {
+        if (k == 0) {
+            if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+            return;
+        }
+        float[] panel = PANEL.get();
+        for (int j0 = 0; j0 < n; j0 += NR) {
+            int nr = Math.min(NR, n - j0);
+            for (int p0 = 0; p0 < k; p0 += KC) {
+                int kc = Math.min(KC, k - p0);
+                pack(panel, b, bOff + p0 * bRs + j0 * bCs, bRs, bCs, kc, nr);
+                boolean acc = accumulate || p0 > 0;
+                int aBase = aOff + p0 * aCs, cBase = cOff + j0;
+                int i = 0;
+                if (nr == NR) {
+                    for (; i + MR <= m; i += MR) micro6(c, cBase + i * ldc, ldc, a, aBase + i * aRs, aRs, aCs, panel, kc, acc);
+                }
+                for (; i < m; i++) micro1(c, cBase + i * ldc, a, aBase + i * aRs, aCs, panel, kc, nr, acc);
             }
-            for (int r = i; r < i + 4; r++) rowTail(c, cOff + r * ldc, a, aOff + r * aRow, aCol, b, bOff, ldb, nv, n, k, accumulate);
-        }
-        for (; i < m; i++) {
-            rowTail(c, cOff + i * ldc, a, aOff + i * aRow, aCol, b, bOff, ldb, 0, n, k, accumulate);
         }
     }
 
-    /** C[0..4, 0..2L] (+)= Σ_p A(0..4, p) · B[p, 0..2L]. */
-    private static void tile4x2(float[] c, int cOff, int ldc, float[] a, int aOff, int aRow, int aCol,
-                                float[] b, int bOff, int ldb, int k, boolean accumulate) {
-        FloatVector c00, c01, c10, c11, c20, c21, c30, c31;
-        if (accumulate) {
+    /** panel[p·NR + j] = B(p, j) for p < kc, j < nr; zero for j ≥ nr. */
+    private static void pack(float[] panel, float[] b, int off, int bRs, int bCs, int kc, int nr) {
+        if (bCs == 1 && nr == NR) {
+            for (int p = 0; p < kc; p++) System.arraycopy(b, off + p * bRs, panel, p * NR, NR);
+            return;
+        }
+        for (int j = 0; j < nr; j++) {                       // column by column: reads run along B's rows when bRs = 1
+            for (int p = 0, src = off + j * bCs; p < kc; p++, src += bRs) panel[p * NR + j] = b[src];
+        }
+        for (int j = nr; j < NR; j++) {
+            for (int p = 0; p < kc; p++) panel[p * NR + j] = 0f;
+        }
+    }
+
+    /** Six full rows × NR columns. */
+    private static void micro6(float[] c, int cOff, int ldc, float[] a, int aOff, int aRs, int aCs,
+                               float[] panel, int kc, boolean acc) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (acc) {
             c00 = FloatVector.fromArray(S, c, cOff);
             c01 = FloatVector.fromArray(S, c, cOff + L);
             c10 = FloatVector.fromArray(S, c, cOff + ldc);
@@ -122,24 +97,33 @@ public final class PanamaKernels implements Kernels {
             c21 = FloatVector.fromArray(S, c, cOff + 2 * ldc + L);
             c30 = FloatVector.fromArray(S, c, cOff + 3 * ldc);
             c31 = FloatVector.fromArray(S, c, cOff + 3 * ldc + L);
+            c40 = FloatVector.fromArray(S, c, cOff + 4 * ldc);
+            c41 = FloatVector.fromArray(S, c, cOff + 4 * ldc + L);
+            c50 = FloatVector.fromArray(S, c, cOff + 5 * ldc);
+            c51 = FloatVector.fromArray(S, c, cOff + 5 * ldc + L);
         } else {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = FloatVector.zero(S);
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = FloatVector.zero(S);
         }
-        for (int p = 0; p < k; p++) {
-            int bp = bOff + p * ldb, ap = aOff + p * aCol;
-            FloatVector b0 = FloatVector.fromArray(S, b, bp), b1 = FloatVector.fromArray(S, b, bp + L);
-            FloatVector a0 = FloatVector.broadcast(S, a[ap]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(S, a[ap + aRow]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(S, a[ap + 2 * aRow]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(S, a[ap + 3 * aRow]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
+        for (int p = 0, ap = aOff; p < kc; p++, ap += aCs) {
+            FloatVector b0 = FloatVector.fromArray(S, panel, p * NR), b1 = FloatVector.fromArray(S, panel, p * NR + L);
+            FloatVector x = FloatVector.broadcast(S, a[ap]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, a[ap + aRs]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, a[ap + 2 * aRs]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, a[ap + 3 * aRs]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, a[ap + 4 * aRs]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, a[ap + 5 * aRs]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
         }
         c00.intoArray(c, cOff);
         c01.intoArray(c, cOff + L);
@@ -149,15 +133,34 @@ public final class PanamaKernels implements Kernels {
         c21.intoArray(c, cOff + 2 * ldc + L);
         c30.intoArray(c, cOff + 3 * ldc);
         c31.intoArray(c, cOff + 3 * ldc + L);
+        c40.intoArray(c, cOff + 4 * ldc);
+        c41.intoArray(c, cOff + 4 * ldc + L);
+        c50.intoArray(c, cOff + 5 * ldc);
+        c51.intoArray(c, cOff + 5 * ldc + L);
     }
 
-    /** One row of C, columns [j0, n): C[j] (+)= Σ_p A(p) · B[p, j]. */
-    private void rowTail(float[] c, int cOff, float[] a, int aOff, int aCol, float[] b, int bOff, int ldb,
-                         int j0, int n, int k, boolean accumulate) {
-        if (j0 >= n) return;
-        if (!accumulate) java.util.Arrays.fill(c, cOff + j0, cOff + n, 0f);
-        for (int p = 0; p < k; p++) {
-            axpy(c, cOff + j0, a[aOff + p * aCol], b, bOff + p * ldb + j0, n - j0);
+    /** One row × nr ≤ NR columns (row and column tails). */
+    private static void micro1(float[] c, int cOff, float[] a, int aOff, int aCs, float[] panel, int kc, int nr, boolean acc) {
+        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S);
+        for (int p = 0, ap = aOff; p < kc; p++, ap += aCs) {
+            FloatVector x = FloatVector.broadcast(S, a[ap]);
+            c0 = x.fma(FloatVector.fromArray(S, panel, p * NR), c0);
+            c1 = x.fma(FloatVector.fromArray(S, panel, p * NR + L), c1);
+        }
+        if (nr == NR && acc) {
+            c0.add(FloatVector.fromArray(S, c, cOff)).intoArray(c, cOff);
+            c1.add(FloatVector.fromArray(S, c, cOff + L)).intoArray(c, cOff + L);
+        } else if (nr == NR) {
+            c0.intoArray(c, cOff);
+            c1.intoArray(c, cOff + L);
+        } else {
+            VectorMask<Float> m0 = S.indexInRange(0, nr), m1 = S.indexInRange(L, nr);
+            if (acc) {
+                c0 = c0.add(FloatVector.fromArray(S, c, cOff, m0));
+                c1 = c1.add(FloatVector.fromArray(S, c, cOff + L, m1));
+            }
+            c0.intoArray(c, cOff, m0);
+            c1.intoArray(c, cOff + L, m1);
         }
     }
 

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""torch.mm GFLOP/s (OpenBLAS through Debian's PyTorch) at the shapes of `lora4j bench gemm`, one JSON
+line per shape, median of --repeats after two warm-up runs. Run: /usr/bin/python3 tools/bench/torch_gemm.py"""
+import argparse, json, os, statistics, time
+import torch
+
+SHAPES = [("abt", 512, 2304, 768), ("abt", 512, 3072, 768), ("abt", 512, 768, 3072),
+          ("ab", 512, 768, 2304), ("ab", 512, 3072, 768),
+          ("atb", 768, 3072, 512), ("atb", 3072, 768, 512),
+          ("abt", 512, 8, 768), ("abt", 512, 2304, 8), ("atb", 8, 768, 512),
+          ("abt", 512, 50257, 768), ("ab", 512, 768, 50257)]
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--repeats", type=int, default=7)
+ap.add_argument("--threads", type=int, default=os.cpu_count())
+a = ap.parse_args()
+torch.set_num_threads(a.threads)
+g = torch.Generator().manual_seed(5)
+for form, m, n, k in SHAPES:
+    if form == "abt":
+        x, w = torch.randn(m, k, generator=g), torch.randn(n, k, generator=g)
+        f = lambda: torch.mm(x, w.t())
+    elif form == "ab":
+        x, w = torch.randn(m, k, generator=g), torch.randn(k, n, generator=g)
+        f = lambda: torch.mm(x, w)
+    else:
+        x, w = torch.randn(k, m, generator=g), torch.randn(k, n, generator=g)
+        f = lambda: torch.mm(x.t(), w)
+    times = []
+    for r in range(a.repeats + 2):
+        t0 = time.perf_counter()
+        f()
+        if r >= 2:
+            times.append(time.perf_counter() - t0)
+    med = statistics.median(times)
+    print(json.dumps({"impl": "torch-" + torch.__version__, "form": form, "m": m, "n": n, "k": k,
+                      "threads": torch.get_num_threads(), "seconds_median": med,
+                      "gflops": round(2.0 * m * n * k / med / 1e9, 1)}))
