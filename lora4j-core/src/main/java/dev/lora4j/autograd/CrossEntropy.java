@@ -1,6 +1,8 @@
 package dev.lora4j.autograd;
 
 import dev.lora4j.kernels.Gemm;
+import dev.lora4j.kernels.KernelProvider;
+import dev.lora4j.kernels.Kernels;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
 
@@ -33,13 +35,13 @@ public final class CrossEntropy {
         Tensor loss = Ops.output(new Shape(), needsGrad);
         float[] L = logits.data(), lse = new float[N];
         double[] rowLoss = new double[N];
+        Kernels K = KernelProvider.get();
         Gemm.parallelFor(N, i -> {
             if (targets[i] == IGNORE_INDEX) return;
             int o = i * V;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int j = 0; j < V; j++) max = Math.max(max, L[o + j]);
-            double sum = 0;
-            for (int j = 0; j < V; j++) sum += Math.exp(L[o + j] - max);
+            float max = K.max(L, o, V);
+            float[] row = java.util.Arrays.copyOfRange(L, o, o + V);
+            double sum = K.expShiftSum(row, 0, V, max);
             lse[i] = (float) (max + Math.log(sum));
             rowLoss[i] = lse[i] - L[o + targets[i]];
         });
@@ -53,7 +55,9 @@ public final class CrossEntropy {
                 Gemm.parallelFor(N, i -> {
                     if (targets[i] == IGNORE_INDEX) return;
                     int o = i * V;
-                    for (int j = 0; j < V; j++) dL[o + j] += (float) Math.exp(L[o + j] - lse[i]) * g;
+                    float[] p = java.util.Arrays.copyOfRange(L, o, o + V);
+                    K.expShiftSum(p, 0, V, lse[i]);                                   // softmax
+                    K.axpy(dL, o, g, p, 0, V);
                     dL[o + targets[i]] -= g;
                 });
             });

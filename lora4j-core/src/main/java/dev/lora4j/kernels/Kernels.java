@@ -34,4 +34,13 @@ public interface Kernels {
 
     /** y[yOff+i] += alpha · x[xOff+i] for i in [0, n). Modifies y. */
     void axpy(float[] y, int yOff, float alpha, float[] x, int xOff, int n);
+
+    /** max_i x[off+i] for i in [0, n), n ≥ 1. */
+    float max(float[] x, int off, int n);
+
+    /** x[off+i] = exp(x[off+i] − shift) in place for i in [0, n); returns their sum (softmax's denominator). */
+    float expShiftSum(float[] x, int off, int n, float shift);
+
+    /** x[off+i] *= s for i in [0, n). */
+    void scale(float[] x, int off, int n, float s);
 }

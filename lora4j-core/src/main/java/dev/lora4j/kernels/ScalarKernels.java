@@ -55,4 +55,23 @@ public final class ScalarKernels implements Kernels {
     public void axpy(float[] y, int yOff, float alpha, float[] x, int xOff, int n) {
         for (int i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
     }
+
+    @Override
+    public float max(float[] x, int off, int n) {
+        float m = x[off];
+        for (int i = 1; i < n; i++) m = Math.max(m, x[off + i]);
+        return m;
+    }
+
+    @Override
+    public float expShiftSum(float[] x, int off, int n, float shift) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += x[off + i] = (float) Math.exp(x[off + i] - shift);
+        return (float) sum;
+    }
+
+    @Override
+    public void scale(float[] x, int off, int n, float s) {
+        for (int i = 0; i < n; i++) x[off + i] *= s;
+    }
 }

@@ -168,6 +168,30 @@ class GradCheckTest {
         });
     }
 
+    @Test
+    void fusedHeadAndCrossEntropy() {
+        int N = 5, C = 4, V = 9;
+        int[] targets = {3, CrossEntropy.IGNORE_INDEX, 0, 8, 2};
+        Tensor x = rand(N, C), w = rand(V, C);
+        check("lm head loss", List.of(x, w), t -> LmHeadLoss.apply(tape, t.get(0), t.get(1), targets), d -> {
+            double total = 0;
+            int count = 0;
+            for (int n = 0; n < N; n++) {
+                if (targets[n] == CrossEntropy.IGNORE_INDEX) continue;
+                double[] l = new double[V];
+                double max = Double.NEGATIVE_INFINITY, sum = 0;
+                for (int v = 0; v < V; v++) {
+                    for (int c = 0; c < C; c++) l[v] += d[0][n * C + c] * d[1][v * C + c];
+                    max = Math.max(max, l[v]);
+                }
+                for (int v = 0; v < V; v++) sum += Math.exp(l[v] - max);
+                total += max + Math.log(sum) - l[targets[n]];
+                count++;
+            }
+            return new double[] {total / count};
+        });
+    }
+
     private Tape tape;
 
     private void check(String name, List<Tensor> inputs, Op op, Ref ref) {

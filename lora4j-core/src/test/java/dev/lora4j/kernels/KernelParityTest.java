@@ -111,6 +111,34 @@ class KernelParityTest {
     }
 
     @Test
+    void maxExpAndScale() {
+        SplittableRandom rnd = new SplittableRandom(13);
+        for (int n : new int[] {1, 3, 7, 15, 17, 31, 1023, 4097}) {
+            float[] x = random(rnd, n + 2);
+            for (int i = 0; i < x.length; i++) x[i] *= 20;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) max = Math.max(max, x[2 + i]);
+            assertEquals(max, chosen.max(x, 2, n), 0.0, "max n=" + n);
+            assertEquals(max, scalar.max(x, 2, n), 0.0, "scalar max n=" + n);
+            float[] e = x.clone(), es = x.clone();
+            float sum = chosen.expShiftSum(e, 2, n, (float) max), sums = scalar.expShiftSum(es, 2, n, (float) max);
+            double ref = 0;
+            for (int i = 0; i < n; i++) {
+                double v = Math.exp(x[2 + i] - max);
+                ref += v;
+                assertEquals(v, e[2 + i], 2e-7 * Math.max(1, v) + 1e-30, "exp n=" + n + " i=" + i);
+                assertEquals(v, es[2 + i], 2e-7 * Math.max(1, v) + 1e-30, "scalar exp n=" + n + " i=" + i);
+            }
+            assertEquals(x[0], e[0]);
+            assertEquals(ref, sum, 3e-6 * ref, "exp sum n=" + n);
+            assertEquals(ref, sums, 1e-6 * ref, "scalar exp sum n=" + n);
+            chosen.scale(e, 2, n, 0.5f);
+            scalar.scale(es, 2, n, 0.5f);
+            for (int i = 0; i < n; i++) assertEquals(es[2 + i], e[2 + i], 2e-7 * Math.abs(es[2 + i]) + 1e-30, "scale");
+        }
+    }
+
+    @Test
     void parallelGemmMatchesSingleThreadedKernel() {
         SplittableRandom rnd = new SplittableRandom(3);
         int m = 130, n = 97, k = 75;

@@ -189,4 +189,39 @@ public final class PanamaKernels implements Kernels {
         }
         for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
     }
+
+    @Override
+    public float max(float[] x, int off, int n) {
+        int i = 0;
+        float m = Float.NEGATIVE_INFINITY;
+        if (n >= L) {
+            FloatVector v = FloatVector.fromArray(S, x, off);
+            for (i = L; i <= n - L; i += L) v = v.max(FloatVector.fromArray(S, x, off + i));
+            m = v.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < n; i++) m = Math.max(m, x[off + i]);
+        return m;
+    }
+
+    @Override
+    public float expShiftSum(float[] x, int off, int n, float shift) {
+        FloatVector sh = FloatVector.broadcast(S, shift), sum = FloatVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += L) {
+            FloatVector e = FloatVector.fromArray(S, x, off + i).sub(sh).lanewise(VectorOperators.EXP);
+            e.intoArray(x, off + i);
+            sum = sum.add(e);
+        }
+        float s = sum.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) s += x[off + i] = (float) Math.exp(x[off + i] - shift);
+        return s;
+    }
+
+    @Override
+    public void scale(float[] x, int off, int n, float s) {
+        FloatVector sv = FloatVector.broadcast(S, s);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += L) FloatVector.fromArray(S, x, off + i).mul(sv).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] *= s;
+    }
 }
