@@ -3,7 +3,9 @@ package dev.lora4j.data;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.core.type.TypeReference;
 import dev.lora4j.Lora4jException;
+import dev.lora4j.tokenizer.ChatTemplate;
 import dev.lora4j.tokenizer.Tokenizer;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -11,16 +13,23 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Language-model data as token sequences: a {@code .txt} file is one document; a {@code .jsonl} file has
- * one JSON object per line with {@code "text"} (tokenized here), {@code "input_ids"} (used as given), or
+ * one JSON object per line with {@code "text"} (tokenized here), {@code "input_ids"} (used as given),
  * {@code "prompt"} + {@code "completion"} (only the completion, followed by the end-of-text token when
- * the model has one, is scored). Errors name the file, the line and the offending field or id.
+ * the model has one, is scored), or {@code "messages"}: a conversation of {@code {"role", "content"}}
+ * rendered with the model's chat template ({@link ChatTemplate}, from the tokenizer's directory) and
+ * tokenized as a whole, of which only the assistant turns are scored, as TRL's {@code assistant_only_loss}.
+ * Errors name the file, the line and the offending field or id.
  */
 public final class Documents {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
     private Documents() {}
 
@@ -31,7 +40,8 @@ public final class Documents {
 
     /**
      * Sequences of {@code file}; ids are checked against {@code vocabSize}. {@code tokenizer} may be null
-     * for id-only data; {@code eos} (or −1) is appended to each completion.
+     * for id-only data; {@code eos} (or −1) is appended to each completion (not to conversations: their
+     * template ends each turn).
      */
     public static List<Sequence> load(Path file, Tokenizer tokenizer, int vocabSize, int eos) {
         if (!Files.isRegularFile(file)) throw new Lora4jException(file + ": not found");
@@ -49,8 +59,8 @@ public final class Documents {
         } catch (IOException e) {
             throw new Lora4jException(file + ": cannot read: " + e.getMessage(), e);
         }
-        long tokens = docs.stream().mapToLong(d -> d.ids().length).sum();
-        if (tokens == 0) throw new Lora4jException(file + ": no tokens (the file is empty)");
+        long scored = docs.stream().mapToLong(Sequence::scoredCount).sum();
+        if (scored == 0) throw new Lora4jException(file + ": no tokens to score (the file is empty, or holds single-token documents)");
         return docs;
     }
 
@@ -58,6 +68,7 @@ public final class Documents {
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
             int lineNo = 0;
+            ChatTemplate chat = null;
             while ((line = in.readLine()) != null) {
                 lineNo++;
                 if (line.isBlank()) continue;
@@ -78,16 +89,78 @@ public final class Documents {
                         throw new Lora4jException(file + ":" + lineNo + ": \"prompt\" and \"completion\" must both be non-empty");
                     }
                     int n = prompt.length + completion.length + (eos >= 0 ? 1 : 0);
-                    int[] ids = java.util.Arrays.copyOf(prompt, n);
+                    int[] ids = Arrays.copyOf(prompt, n);
                     System.arraycopy(completion, 0, ids, prompt.length, completion.length);
                     if (eos >= 0) ids[n - 1] = eos;
                     docs.add(new Sequence(check(file, lineNo, ids, vocabSize), prompt.length));
+                } else if (node.has("messages")) {
+                    Tokenizer t = requireTokenizer(file, tokenizer);
+                    if (chat == null) chat = chatTemplate(file, lineNo, t);
+                    docs.add(conversation(file, lineNo, node.get("messages"), t, chat, vocabSize));
                 } else {
-                    throw new Lora4jException(file + ":" + lineNo
-                            + ": expected an object with \"text\" (a string), \"prompt\" + \"completion\" (strings) or \"input_ids\" (a list of ints)");
+                    throw new Lora4jException(file + ":" + lineNo + ": expected an object with \"text\" (a string), \"prompt\" + \"completion\""
+                            + " (strings), \"messages\" (a list of {\"role\", \"content\"}) or \"input_ids\" (a list of ints)");
                 }
             }
         }
+    }
+
+    private static ChatTemplate chatTemplate(Path file, int lineNo, Tokenizer tokenizer) {
+        try {
+            return ChatTemplate.load(tokenizer.file().getParent());
+        } catch (Lora4jException e) {
+            throw new Lora4jException(file + ":" + lineNo + ": \"messages\" need the model's chat template: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A conversation tokenized as a whole, scoring the tokens of each assistant span. A span's first token is
+     * the first token that differs from tokenizing the text before it, and its end is where tokenizing the
+     * text through it stops agreeing; a token that BPE merges across a boundary is scored, as TRL's
+     * {@code char_to_token} marks it.
+     */
+    private static Sequence conversation(Path file, int lineNo, JsonNode messages, Tokenizer tokenizer, ChatTemplate template, int vocabSize) {
+        String where = file + ":" + lineNo;
+        if (!messages.isArray() || messages.isEmpty()) {
+            throw new Lora4jException(where + ": \"messages\" must be a non-empty list of {\"role\", \"content\"}");
+        }
+        boolean assistant = false;
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode m = messages.get(i);
+            String role = m.path("role").asText(null);
+            if (role == null || !ROLES.contains(role)) {
+                throw new Lora4jException(where + ": messages[" + i + "] has role " + m.get("role") + ", expected \"system\", \"user\" or \"assistant\"");
+            }
+            if (!m.path("content").isTextual()) {
+                throw new Lora4jException(where + ": messages[" + i + "] \"content\" is " + m.get("content") + ", expected a string");
+            }
+            assistant |= role.equals("assistant");
+        }
+        if (!assistant) throw new Lora4jException(where + ": no \"assistant\" message, so nothing to score (only assistant turns are)");
+        ChatTemplate.Rendered rendered;
+        try {
+            rendered = template.renderForTraining(JSON.convertValue(messages, new TypeReference<List<Map<String, Object>>>() {}));
+        } catch (Lora4jException e) {
+            throw new Lora4jException(where + ": " + e.getMessage(), e);
+        }
+        String text = rendered.text();
+        int[] ids = tokenizer.encode(text);
+        boolean[] scored = new boolean[ids.length];
+        for (ChatTemplate.Span span : rendered.assistant()) {
+            int from = agreeing(ids, tokenizer.encode(text.substring(0, span.start())));
+            int[] through = tokenizer.encode(text.substring(0, span.end()));
+            int to = agreeing(ids, through);
+            if (to < through.length) to++; // the token crossing the span's end
+            Arrays.fill(scored, Math.max(from, 1), Math.max(to, 1), true);
+        }
+        return new Sequence(check(file, lineNo, ids, vocabSize), scored);
+    }
+
+    /** Length of the common prefix of {@code ids} and {@code prefix}. */
+    private static int agreeing(int[] ids, int[] prefix) {
+        int k = 0;
+        while (k < ids.length && k < prefix.length && ids[k] == prefix[k]) k++;
+        return k;
     }
 
     private static int[] ids(Path file, int lineNo, JsonNode arr) {

@@ -16,24 +16,26 @@ public record Window(int[] ids, int[] targets) {
 
     /**
      * Cuts each sequence into windows of at most {@code seqLen} inputs whose targets are the following
-     * tokens, so every scored token is predicted exactly once (windows overlap by one token). Targets
-     * before a sequence's {@code scoredFrom} are −100; windows with nothing to score are dropped.
+     * tokens, so every scored token is predicted exactly once (windows overlap by one token). A target is
+     * −100 unless the token it predicts is scored; windows with nothing to score are dropped.
      */
     public static List<Window> pack(List<Sequence> docs, int seqLen) {
         if (seqLen < 1) throw new IllegalArgumentException("sequence length must be positive, got " + seqLen);
         List<Window> out = new ArrayList<>();
         for (Sequence doc : docs) {
             int[] d = doc.ids();
+            boolean[] scored = doc.scored();
             for (int start = 0; start + 1 < d.length; start += seqLen) {
                 int len = Math.min(seqLen, d.length - 1 - start);
-                if (start + len < doc.scoredFrom()) continue;
                 int[] ids = new int[len], targets = new int[len];
                 System.arraycopy(d, start, ids, 0, len);
+                boolean any = false;
                 for (int j = 0; j < len; j++) {
                     int next = start + j + 1;
-                    targets[j] = next >= doc.scoredFrom() ? d[next] : CrossEntropy.IGNORE_INDEX;
+                    targets[j] = scored[next] ? d[next] : CrossEntropy.IGNORE_INDEX;
+                    any |= scored[next];
                 }
-                out.add(new Window(ids, targets));
+                if (any) out.add(new Window(ids, targets));
             }
         }
         return out;

@@ -1,6 +1,5 @@
 package dev.lora4j.eval;
 
-import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.data.Batch;
 import dev.lora4j.data.Window;
@@ -29,7 +28,7 @@ public final class Evaluator {
             int n = batch.scored();
             if (n == 0) continue;
             Tape tape = Tape.noGrad();
-            Tensor loss = CrossEntropy.apply(tape, model.forward(tape, batch.ids(), batch.B(), batch.T()), batch.targets());
+            Tensor loss = model.loss(tape, batch.ids(), batch.B(), batch.T(), batch.targets());
             total += (double) loss.data()[0] * n;
             count += n;
             progress.accept(n);

@@ -19,6 +19,14 @@ public interface CausalLm {
     Tensor forward(Tape tape, int[] ids, int B, int T);
 
     /**
+     * Mean next-token cross-entropy of ids (B·T) against targets (B·T, −100 ignored): what training and
+     * evaluation need. Models override it to fuse the head with the loss so the (B·T, V) logits never exist.
+     */
+    default Tensor loss(Tape tape, int[] ids, int B, int T, int[] targets) {
+        return dev.lora4j.autograd.CrossEntropy.apply(tape, forward(tape, ids, B, T), targets);
+    }
+
+    /**
      * Inference (batch 1, no gradients, no dropout): logits (T_new, V) for {@code newIds} at positions
      * {@code cache.length()} onwards, attending to every cached position; appends their keys and values
      * to {@code cache}. Equals the rows of {@link #forward} over the whole sequence.

@@ -6,6 +6,8 @@ import dev.lora4j.io.WeightStore;
 import dev.lora4j.model.gpt2.Gpt2Config;
 import dev.lora4j.model.gpt2.Gpt2Loader;
 import dev.lora4j.model.gpt2.Gpt2Model;
+import dev.lora4j.model.llama.LlamaConfig;
+import dev.lora4j.model.llama.LlamaLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.OptionalInt;
@@ -28,9 +30,16 @@ public final class ModelLoader {
                     yield m;
                 }
             }
-            case "llama", "mistral", "qwen2", "bert", "roberta" -> throw new Lora4jException(
-                    config.source() + ": model_type '" + type + "' is not supported yet (supported: gpt2)");
-            default -> throw new Lora4jException(config.source() + ": unknown model_type '" + type + "' (supported: gpt2)");
+            case "llama", "mistral", "qwen2" -> {
+                LlamaConfig llama = LlamaConfig.from(config);
+                try (WeightStore weights = WeightStore.open(dir)) {
+                    yield LlamaLoader.load(llama, weights);
+                }
+            }
+            case "bert", "roberta" -> throw new Lora4jException(
+                    config.source() + ": model_type '" + type + "' is not supported yet (supported: gpt2, llama, mistral, qwen2)");
+            default -> throw new Lora4jException(config.source() + ": unknown model_type '" + type
+                    + "' (supported: gpt2, llama, mistral, qwen2)");
         };
     }
 
@@ -38,6 +47,7 @@ public final class ModelLoader {
     public static UnaryOperator<String> keyMapper(String modelType) {
         return switch (modelType) {
             case "gpt2" -> Gpt2Loader::modelKey;
+            case "llama", "mistral", "qwen2" -> LlamaLoader::modelKey;
             default -> throw new Lora4jException("unknown model_type '" + modelType + "'");
         };
     }

@@ -1,6 +1,5 @@
 package dev.lora4j.train;
 
-import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.data.Batch;
 import dev.lora4j.data.Window;
@@ -38,7 +37,7 @@ public final class CausalLmTask implements TrainingTask {
     @Override
     public Loss loss(Tape tape, List<Integer> examples) {
         Batch batch = Batch.of(examples.stream().map(train::get).toList());
-        return new Loss(CrossEntropy.apply(tape, model.forward(tape, batch.ids(), batch.B(), batch.T()), batch.targets()), batch.scored());
+        return new Loss(model.loss(tape, batch.ids(), batch.B(), batch.T(), batch.targets()), batch.scored());
     }
 
     @Override

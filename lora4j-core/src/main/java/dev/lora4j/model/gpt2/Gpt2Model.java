@@ -5,6 +5,7 @@ import dev.lora4j.autograd.Add;
 import dev.lora4j.autograd.CausalSelfAttention;
 import dev.lora4j.autograd.Dropout;
 import dev.lora4j.autograd.Gelu;
+import dev.lora4j.autograd.LmHeadLoss;
 import dev.lora4j.autograd.MatMul;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.generate.CachedAttention;
@@ -140,6 +141,17 @@ public final class Gpt2Model extends Module implements CausalLm {
     /** Logits (B·T, V) for token ids (B·T, row-major by batch). */
     @Override
     public Tensor forward(Tape tape, int[] ids, int B, int T) {
+        return MatMul.linear(tape, hidden(tape, ids, B, T), wte.weight(), null, false);         // (B·T, V), tied head
+    }
+
+    /** The tied head fused with the cross-entropy: the (B·T, V) logits are never materialised. */
+    @Override
+    public Tensor loss(Tape tape, int[] ids, int B, int T, int[] targets) {
+        return LmHeadLoss.apply(tape, hidden(tape, ids, B, T), wte.weight(), targets);
+    }
+
+    /** The final hidden states (B·T, C), after ln_f. */
+    private Tensor hidden(Tape tape, int[] ids, int B, int T) {
         if (ids.length != B * T) throw new IllegalArgumentException(ids.length + " ids for a batch of " + B + " × " + T);
         if (T > config.nPositions()) {
             throw new IllegalArgumentException("sequence length " + T + " exceeds n_positions " + config.nPositions());
@@ -162,8 +174,7 @@ public final class Gpt2Model extends Module implements CausalLm {
             m = mlp.layer("c_proj").forward(tape, m);
             x = Add.apply(tape, x, dropout(tape, m, config.residPdrop()));
         }
-        x = lnF.forward(tape, x);
-        return MatMul.linear(tape, x, wte.weight(), null, false);                               // (B·T, V), tied head
+        return lnF.forward(tape, x);
     }
 
     @Override
