@@ -1,5 +1,6 @@
 package dev.lora4j.autograd;
 
+import dev.lora4j.kernels.KernelProvider;
 import dev.lora4j.tensor.Tensor;
 
 /**
@@ -11,24 +12,29 @@ public final class Gelu {
 
     private Gelu() {}
 
+    /** t = tanh(√(2/π)(x + 0.044715x³)), the tanh vectorised by the kernels. */
+    private static void tanhOfInner(float[] t, float[] X) {
+        for (int i = 0; i < X.length; i++) {
+            float v = X[i];
+            t[i] = K * (v + 0.044715f * v * v * v);
+        }
+        KernelProvider.get().tanh(t, 0, t, 0, t.length);
+    }
+
     public static Tensor apply(Tape tape, Tensor x) {
         boolean needsGrad = tape.needsGrad(x);
         Tensor y = Ops.output(x.shape(), needsGrad);
         float[] X = x.data(), Y = y.data();
-        for (int i = 0; i < X.length; i++) {
-            float v = X[i];
-            Y[i] = 0.5f * v * (1f + (float) Math.tanh(K * (v + 0.044715f * v * v * v)));
-        }
+        tanhOfInner(Y, X);
+        for (int i = 0; i < X.length; i++) Y[i] = 0.5f * X[i] * (1f + Y[i]);
         if (needsGrad) {
             tape.record(() -> {
-                float[] dY = y.grad(), dX = x.grad();
+                float[] dY = y.grad(), dX = x.grad(), t = new float[X.length];
+                tanhOfInner(t, X);
                 for (int i = 0; i < X.length; i++) {
-                    float v = X[i];
-                    float u = K * (v + 0.044715f * v * v * v);
-                    float t = (float) Math.tanh(u);
-                    float sech2 = 1f - t * t;
+                    float v = X[i], sech2 = 1f - t[i] * t[i];
                     float du = K * (1f + 3f * 0.044715f * v * v);
-                    dX[i] += dY[i] * (0.5f * (1f + t) + 0.5f * v * sech2 * du);
+                    dX[i] += dY[i] * (0.5f * (1f + t[i]) + 0.5f * v * sech2 * du);
                 }
             });
         }

@@ -57,20 +57,24 @@ public final class Gemm {
         void run(int i0, int i1, int j0, int j1);
     }
 
-    /** Cuts the (m, n) output into about 4 blocks per thread along its longer side, in multiples of 16. */
+    /**
+     * Cuts the (m, n) output into about 4 blocks per thread. Wide outputs are cut along n in multiples of
+     * 64 columns, so every block packs only its own columns of B and A is shared; narrow ones (LoRA's r
+     * columns) along m.
+     */
     private static void split(int m, int n, int k, Block block) {
         if (THREADS == 1 || (long) m * n * k < PARALLEL_MIN_FLOPS) {
             block.run(0, m, 0, n);
             return;
         }
-        boolean byRows = m >= n || m >= 4 * THREADS * 16;
-        int len = byRows ? m : n;
-        int chunk = Math.max(16, ((len + 4 * THREADS - 1) / (4 * THREADS) + 15) / 16 * 16);
+        boolean byColumns = n >= 256;
+        int len = byColumns ? n : m, quantum = byColumns ? 64 : 8;
+        int chunk = Math.max(quantum, ((len + 4 * THREADS - 1) / (4 * THREADS) + quantum - 1) / quantum * quantum);
         int parts = (len + chunk - 1) / chunk;
         parallelFor(parts, p -> {
             int s = p * chunk, e = Math.min(len, s + chunk);
-            if (byRows) block.run(s, e, 0, n);
-            else block.run(0, m, s, e);
+            if (byColumns) block.run(0, m, s, e);
+            else block.run(s, e, 0, n);
         });
     }
 }

@@ -41,6 +41,9 @@ public interface Kernels {
     /** x[off+i] = exp(x[off+i] − shift) in place for i in [0, n); returns their sum (softmax's denominator). */
     float expShiftSum(float[] x, int off, int n, float shift);
 
+    /** dst[dOff+i] = tanh(x[xOff+i]) for i in [0, n); dst may be x. */
+    void tanh(float[] dst, int dOff, float[] x, int xOff, int n);
+
     /** x[off+i] *= s for i in [0, n). */
     void scale(float[] x, int off, int n, float s);
 }

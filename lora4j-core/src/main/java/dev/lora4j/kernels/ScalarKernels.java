@@ -71,6 +71,11 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void tanh(float[] dst, int dOff, float[] x, int xOff, int n) {
+        for (int i = 0; i < n; i++) dst[dOff + i] = (float) Math.tanh(x[xOff + i]);
+    }
+
+    @Override
     public void scale(float[] x, int off, int n, float s) {
         for (int i = 0; i < n; i++) x[off + i] *= s;
     }

@@ -132,6 +132,14 @@ class KernelParityTest {
             assertEquals(x[0], e[0]);
             assertEquals(ref, sum, 3e-6 * ref, "exp sum n=" + n);
             assertEquals(ref, sums, 1e-6 * ref, "scalar exp sum n=" + n);
+            float[] th = new float[n], ths = new float[n];
+            for (int i = 0; i < n; i++) x[2 + i] /= 5;
+            chosen.tanh(th, 0, x, 2, n);
+            scalar.tanh(ths, 0, x, 2, n);
+            for (int i = 0; i < n; i++) {
+                assertEquals(Math.tanh(x[2 + i]), th[i], 3e-7, "tanh n=" + n + " x=" + x[2 + i]);
+                assertEquals(Math.tanh(x[2 + i]), ths[i], 3e-7, "scalar tanh");
+            }
             chosen.scale(e, 2, n, 0.5f);
             scalar.scale(es, 2, n, 0.5f);
             for (int i = 0; i < n; i++) assertEquals(es[2 + i], e[2 + i], 2e-7 * Math.abs(es[2 + i]) + 1e-30, "scale");

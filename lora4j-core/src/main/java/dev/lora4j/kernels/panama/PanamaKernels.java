@@ -2,7 +2,6 @@ package dev.lora4j.kernels.panama;
 
 import dev.lora4j.kernels.Kernels;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -22,6 +21,7 @@ public final class PanamaKernels implements Kernels {
     private static final int MR = 6;
     private static final int KC = 256;
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[KC * NR]);
+    private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[NR]);
 
     @Override
     public String name() {
@@ -51,6 +51,14 @@ public final class PanamaKernels implements Kernels {
                              float[] b, int bOff, int bRs, int bCs, int m, int n, int k, boolean accumulate) {
         if (k == 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+            return;
+        }
+        if (n < NR && m >= 2 * NR) {                 // thin C (LoRA's r columns): compute Cᵀ = Bᵀ·Aᵀ, wide, then add it back
+            float[] t = new float[n * m];
+            gemm(t, 0, m, b, bOff, bCs, bRs, a, aOff, aCs, aRs, n, m, k, false);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0, ci = cOff + i * ldc; j < n; j++) c[ci + j] = accumulate ? c[ci + j] + t[j * m + i] : t[j * m + i];
+            }
             return;
         }
         float[] panel = PANEL.get();
@@ -154,13 +162,10 @@ public final class PanamaKernels implements Kernels {
             c0.intoArray(c, cOff);
             c1.intoArray(c, cOff + L);
         } else {
-            VectorMask<Float> m0 = S.indexInRange(0, nr), m1 = S.indexInRange(L, nr);
-            if (acc) {
-                c0 = c0.add(FloatVector.fromArray(S, c, cOff, m0));
-                c1 = c1.add(FloatVector.fromArray(S, c, cOff + L, m1));
-            }
-            c0.intoArray(c, cOff, m0);
-            c1.intoArray(c, cOff + L, m1);
+            float[] t = TAIL.get();
+            c0.intoArray(t, 0);
+            c1.intoArray(t, L);
+            for (int j = 0; j < nr; j++) c[cOff + j] = acc ? c[cOff + j] + t[j] : t[j];
         }
     }
 
@@ -215,6 +220,15 @@ public final class PanamaKernels implements Kernels {
         float s = sum.reduceLanes(VectorOperators.ADD);
         for (; i < n; i++) s += x[off + i] = (float) Math.exp(x[off + i] - shift);
         return s;
+    }
+
+    @Override
+    public void tanh(float[] dst, int dOff, float[] x, int xOff, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += L) {
+            FloatVector.fromArray(S, x, xOff + i).lanewise(VectorOperators.TANH).intoArray(dst, dOff + i);
+        }
+        for (; i < n; i++) dst[dOff + i] = (float) Math.tanh(x[xOff + i]);
     }
 
     @Override
