@@ -28,6 +28,10 @@ import picocli.CommandLine.Spec;
                 "Data: .txt (tokenized, packed into --seq-len windows) or .jsonl with {\"text\": ...} or",
                 "{\"input_ids\": [...]} per line (each line its own document)."})
 final class EvalCommand implements Callable<Integer> {
+    @Option(names = "--task", paramLabel = "TASK", description = {"causal-lm or seq-cls (default: seq-cls for a bert / roberta model or a",
+            "SEQ_CLS adapter). seq-cls: accuracy, macro-F1 and the confusion matrix over labelled texts (.jsonl, .csv, .tsv)."})
+    String task;
+
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory.")
     Path modelDir;
 
@@ -52,6 +56,7 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (batchSize < 1) throw new Lora4jException("--batch-size must be at least 1, got " + batchSize);
+        if (Classifiers.task(task, modelDir, adapter).equals(Classifiers.SEQ_CLS)) return SeqClsEval.run(this);
         CausalLm model = ModelLoader.load(modelDir);
         if (adapter != null) AdapterIO.load(adapter, model);
         int T = seqLen != null ? seqLen : Math.min(model.maxPositions(), 1024);

@@ -6,6 +6,7 @@ import dev.lora4j.lora.Merger;
 import dev.lora4j.model.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.model.ModelSaver;
+import dev.lora4j.model.bert.BertOnnx;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -20,13 +21,14 @@ import picocli.CommandLine.Spec;
                 "directory with the base's keys, dtypes and file layout (config and tokenizer copied). The result",
                 "loads as a plain model and runs at the base model's speed."})
 final class MergeCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Base model directory.")
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Base model directory, or a BERT-family .onnx file.")
     Path modelDir;
 
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT adapter directory.")
     Path adapter;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write the merged model (replaced if it exists).")
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = {"Where to write the merged model (replaced if it exists);",
+            "for an ONNX base, the .onnx file to write or a directory for it."})
     Path out;
 
     @Spec
@@ -34,6 +36,8 @@ final class MergeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Path onnx = BertOnnx.onnxFile(modelDir);
+        if (onnx != null) return OnnxMerge.run(this, onnx);
         CausalLm model = ModelLoader.load(modelDir);
         LoraInjector.Report report = AdapterIO.load(adapter, model);
         List<String> merged = Merger.merge(model);

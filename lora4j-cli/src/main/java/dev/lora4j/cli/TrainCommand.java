@@ -37,9 +37,13 @@ import picocli.CommandLine.Spec;
                 "Data: .txt (packed windows), .jsonl with {\"text\"}, {\"prompt\", \"completion\"} (loss on the",
                 "completion only) or {\"input_ids\"}."})
 final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--task", paramLabel = "TASK", description = {"causal-lm or seq-cls (default: seq-cls for a bert / roberta model).",
+            "seq-cls: LoRA plus the classification head on labelled texts (.jsonl {\"text\", \"label\"}, or",
+            ".csv / .tsv with text and label columns); writes label_map.json beside the adapter."})
+    String task;
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory.")
     Path modelDir;
-    @Option(names = "--data", required = true, paramLabel = "FILE", description = "Training data (.txt or .jsonl).")
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "Training data (.txt or .jsonl; seq-cls: .jsonl, .csv, .tsv).")
     Path data;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
     Path out;
@@ -96,6 +100,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (Classifiers.task(task, modelDir, null).equals(Classifiers.SEQ_CLS)) return SeqClsTraining.run(this);
         var w = spec.commandLine().getOut();
         CausalLm model = ModelLoader.load(modelDir);
         LoraConfig lora = full ? null : loraConfig(model);
@@ -175,7 +180,7 @@ final class TrainCommand implements Callable<Integer> {
         return c;
     }
 
-    private int resumedStep() {
+    int resumedStep() {
         try {
             Path state = dev.lora4j.train.Checkpoint.find(out).resolve("trainer_state.json");
             return new com.fasterxml.jackson.databind.ObjectMapper().readTree(state.toFile()).path("step").asInt();
@@ -184,7 +189,7 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    private LrSchedule schedule() {
+    LrSchedule schedule() {
         try {
             return LrSchedule.valueOf(schedule.toUpperCase(java.util.Locale.ROOT));
         } catch (IllegalArgumentException e) {

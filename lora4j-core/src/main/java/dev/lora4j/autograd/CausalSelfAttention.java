@@ -4,6 +4,7 @@ import dev.lora4j.kernels.Gemm;
 import dev.lora4j.kernels.KernelProvider;
 import dev.lora4j.kernels.Kernels;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.Workspace;
 
 /**
  * Multi-head causal self-attention over a packed projection, as GPT-2 computes it: qkv (B, T, 3C) holds
@@ -22,8 +23,8 @@ public final class CausalSelfAttention {
         Tensor out = Ops.output(Ops.withLast(qkv.shape(), C), needsGrad);         // (B, T, C) or (B·T, C)
         float scale = (float) (1.0 / Math.sqrt(HS));
         float[] X = qkv.data(), O = out.data();
-        float[] P = new float[B * NH * T * T];                                     // (B, NH, T, T)
-        float[] Pd = dropout > 0f ? new float[P.length] : P;                        // P after dropout
+        float[] P = Workspace.floats(B * NH * T * T);                              // (B, NH, T, T)
+        float[] Pd = dropout > 0f ? Workspace.floats(P.length) : P;                 // P after dropout
         float[] mask = dropout > 0f ? Dropout.mask(P.length, dropout, seed) : null;
         Kernels K = KernelProvider.get();
         Gemm.parallelFor(B * NH, bh -> {

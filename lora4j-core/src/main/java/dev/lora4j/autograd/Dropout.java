@@ -1,6 +1,7 @@
 package dev.lora4j.autograd;
 
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.Workspace;
 import java.util.SplittableRandom;
 
 /**
@@ -31,7 +32,7 @@ public final class Dropout {
     static float[] mask(int n, float p, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         float keep = 1f / (1f - p);
-        float[] m = new float[n];
+        float[] m = Workspace.floats(n);
         for (int i = 0; i < n; i++) m[i] = rnd.nextDouble() < p ? 0f : keep;
         return m;
     }

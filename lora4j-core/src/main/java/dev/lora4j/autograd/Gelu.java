@@ -2,6 +2,7 @@ package dev.lora4j.autograd;
 
 import dev.lora4j.kernels.KernelProvider;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.Workspace;
 
 /**
  * GELU in the tanh form GPT-2 uses (HF "gelu_new"): y = ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
@@ -29,7 +30,7 @@ public final class Gelu {
         for (int i = 0; i < X.length; i++) Y[i] = 0.5f * X[i] * (1f + Y[i]);
         if (needsGrad) {
             tape.record(() -> {
-                float[] dY = y.grad(), dX = x.grad(), t = new float[X.length];
+                float[] dY = y.grad(), dX = x.grad(), t = Workspace.floats(X.length);
                 tanhOfInner(t, X);
                 for (int i = 0; i < X.length; i++) {
                     float v = X[i], sech2 = 1f - t[i] * t[i];

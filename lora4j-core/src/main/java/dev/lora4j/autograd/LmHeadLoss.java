@@ -5,6 +5,7 @@ import dev.lora4j.kernels.KernelProvider;
 import dev.lora4j.kernels.Kernels;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.Workspace;
 
 /**
  * The output head and the mean cross-entropy in one op, computed a chunk of rows at a time so the
@@ -31,10 +32,10 @@ public final class LmHeadLoss {
         boolean needsGrad = tape.needsGrad(x, w);
         Tensor loss = Ops.output(new Shape(), needsGrad);
         float[] X = x.data(), W = w.data();
-        float[] dxUnit = needsGrad && x.requiresGrad() ? new float[X.length] : null;
+        float[] dxUnit = needsGrad && x.requiresGrad() ? Workspace.floats(X.length) : null;
         float[] dwUnit = needsGrad && w.requiresGrad() ? new float[W.length] : null;
         int rows = (int) Math.max(1, Math.min(N, CHUNK_BYTES / (4L * V)));
-        float[] logits = new float[rows * V];
+        float[] logits = Workspace.floats(rows * V);
         double[] rowLoss = new double[N];
         Kernels K = KernelProvider.get();
         for (int r0 = 0; r0 < N; r0 += rows) {

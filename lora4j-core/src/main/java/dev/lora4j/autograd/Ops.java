@@ -9,7 +9,7 @@ final class Ops {
 
     /** A new output tensor, requiring a gradient when the op will record a backward. */
     static Tensor output(Shape shape, boolean needsGrad) {
-        return new Tensor(shape, new float[shape.size()]).requiresGrad(needsGrad);
+        return Tensor.pooled(shape).requiresGrad(needsGrad);
     }
 
     /** The same shape with the last dimension replaced. */

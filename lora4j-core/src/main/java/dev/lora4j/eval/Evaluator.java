@@ -5,6 +5,7 @@ import dev.lora4j.data.Batch;
 import dev.lora4j.data.Window;
 import dev.lora4j.model.CausalLm;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.Workspace;
 import java.util.List;
 import java.util.function.LongConsumer;
 
@@ -23,7 +24,9 @@ public final class Evaluator {
         model.module().train(false);
         double total = 0;
         long count = 0;
+        try (Workspace ws = Workspace.open()) {
         for (int s = 0; s < windows.size(); s += batchSize) {
+            ws.reset();
             Batch batch = Batch.of(windows.subList(s, Math.min(windows.size(), s + batchSize)));
             int n = batch.scored();
             if (n == 0) continue;
@@ -32,6 +35,7 @@ public final class Evaluator {
             total += (double) loss.data()[0] * n;
             count += n;
             progress.accept(n);
+        }
         }
         double mean = total / count;
         return new Result(mean, Math.exp(mean), count);

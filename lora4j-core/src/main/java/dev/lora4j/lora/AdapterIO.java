@@ -4,7 +4,7 @@ import dev.lora4j.Lora4jException;
 import dev.lora4j.io.AtomicFiles;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.SafetensorsWriter;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.model.Model;
 import dev.lora4j.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +28,7 @@ public final class AdapterIO {
     private AdapterIO() {}
 
     /** The adapter's tensors under their PEFT keys: every parameter the injection left trainable. */
-    public static Map<String, Tensor> tensors(CausalLm model) {
+    public static Map<String, Tensor> tensors(Model model) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         model.module().namedParameters().forEach((name, p) -> {
             if (p.requiresGrad()) out.put(KEY_PREFIX + model.peftPrefix() + name, p);
@@ -40,7 +40,7 @@ public final class AdapterIO {
      * Writes the adapter into {@code dir} (created if needed), each file atomically. "all-linear" is saved as
      * the module names it expanded to, as PEFT saves it, so loaders that need a list (vLLM) can read it.
      */
-    public static void write(Path dir, CausalLm model, LoraConfig config) {
+    public static void write(Path dir, Model model, LoraConfig config) {
         if (config.targetModules() instanceof ModuleSpec.AllLinear) {
             List<String> leaves = LoraInjector.loraLayers(model).keySet().stream()
                     .map(n -> n.substring(n.lastIndexOf('.') + 1)).distinct().sorted().toList();
@@ -56,14 +56,14 @@ public final class AdapterIO {
     }
 
     /** Writes the adapter as a new directory that appears complete or not at all. */
-    public static void save(Path dir, CausalLm model, LoraConfig config) {
+    public static void save(Path dir, Model model, LoraConfig config) {
         Path staging = AtomicFiles.stagingDirectory(dir);
         write(staging, model, config);
         AtomicFiles.commitDirectory(staging, dir);
     }
 
     /** Injects the adapter in {@code dir} into {@code model} (unmerged) and loads its weights; returns the injection report. */
-    public static LoraInjector.Report load(Path dir, CausalLm model) {
+    public static LoraInjector.Report load(Path dir, Model model) {
         if (!Files.isDirectory(dir)) throw new Lora4jException(dir + ": adapter directory not found");
         Path weights = dir.resolve(WEIGHTS_FILE);
         if (!Files.isRegularFile(weights)) {

@@ -1,7 +1,7 @@
 package dev.lora4j.lora;
 
 import dev.lora4j.Lora4jException;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.model.Model;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
@@ -33,7 +33,7 @@ public final class LoraInjector {
     }
 
     /** Injects LoRA layers initialised from {@code seed}; the model's other parameters are frozen. */
-    public static Report apply(CausalLm model, LoraConfig config, long seed) {
+    public static Report apply(Model model, LoraConfig config, long seed) {
         Module root = model.module();
         String prefix = model.peftPrefix();
         Map<String, Linear> linears = new LinkedHashMap<>();
@@ -79,8 +79,14 @@ public final class LoraInjector {
         return new Report(targeted, trainable, total);
     }
 
+    /**
+     * The heads PEFT's PeftModelForSequenceClassification adds to modules_to_save for every SEQ_CLS adapter
+     * (and saves in adapter_config.json); a model has one of them, so the other may be absent.
+     */
+    public static final List<String> SEQ_CLS_HEADS = List.of("classifier", "score");
+
     /** modules_to_save: every module whose path is the name or ends with ".name" trains in full. */
-    private static void trainModulesToSave(CausalLm model, LoraConfig config) {
+    private static void trainModulesToSave(Model model, LoraConfig config) {
         if (config.modulesToSave() == null) return;
         for (String n : config.modulesToSave()) {
             boolean found = false;
@@ -91,12 +97,15 @@ public final class LoraInjector {
                     found = true;
                 }
             }
-            if (!found) throw new Lora4jException("modules_to_save names '" + n + "', which this " + model.modelType() + " model does not have");
+            boolean addedByPeft = "SEQ_CLS".equals(config.taskType()) && SEQ_CLS_HEADS.contains(n);
+            if (!found && !addedByPeft) {
+                throw new Lora4jException("modules_to_save names '" + n + "', which this " + model.modelType() + " model does not have");
+            }
         }
     }
 
     /** The LoRA layers of a model by module name (without the PEFT prefix). */
-    public static Map<String, LoraLinear> loraLayers(CausalLm model) {
+    public static Map<String, LoraLinear> loraLayers(Model model) {
         Map<String, LoraLinear> out = new LinkedHashMap<>();
         model.module().namedModules().forEach((name, m) -> {
             if (m instanceof LoraLinear l) out.put(name, l);

@@ -1,7 +1,7 @@
 package dev.lora4j.lora;
 
 import dev.lora4j.Lora4jException;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.model.Model;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,7 +16,7 @@ public final class Merger {
     private Merger() {}
 
     /** Merges every unmerged LoRA layer of the model; returns their module paths. */
-    public static List<String> merge(CausalLm model) {
+    public static List<String> merge(Model model) {
         Map<String, float[]> deltas = new LinkedHashMap<>();
         LoraInjector.loraLayers(model).forEach((name, layer) -> {
             if (layer.merged()) return;
@@ -39,7 +39,7 @@ public final class Merger {
     }
 
     /** Subtracts the update of every merged LoRA layer again. */
-    public static void unmerge(CausalLm model) {
+    public static void unmerge(Model model) {
         LoraInjector.loraLayers(model).values().forEach(layer -> {
             if (layer.merged()) layer.applyDelta(layer.deltaWeight(), -1);
         });

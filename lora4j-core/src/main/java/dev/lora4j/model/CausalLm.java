@@ -2,19 +2,11 @@ package dev.lora4j.model;
 
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.generate.KvCache;
-import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
-import java.util.Map;
 import java.util.OptionalInt;
 
 /** A decoder-only language model loaded from a Hugging Face directory: what eval, train and generate need. */
-public interface CausalLm {
-    /** The {@code model_type} of config.json, e.g. "gpt2". */
-    String modelType();
-
-    /** The module tree whose {@code namedParameters()} are the checkpoint keys. */
-    Module module();
-
+public interface CausalLm extends Model {
     /** Logits (B·T, V) for ids (B·T). */
     Tensor forward(Tape tape, int[] ids, int B, int T);
 
@@ -51,13 +43,4 @@ public interface CausalLm {
 
     /** Longest sequence the position embeddings allow. */
     int maxPositions();
-
-    /** Module name of an untied output head (Llama's "lm_head"), which "all-linear" leaves out; null when tied. */
-    String outputHead();
-
-    /** Prefix of the HF module tree above {@link #module()}'s names ("transformer." for GPT-2), as PEFT sees it. */
-    String peftPrefix();
-
-    /** Headline sizes for {@code inspect}, by their config.json names. */
-    Map<String, Object> sizes();
 }

@@ -1,8 +1,14 @@
 package dev.lora4j.model;
 
 import dev.lora4j.Lora4jException;
+import dev.lora4j.data.LabelMap;
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.WeightStore;
+import dev.lora4j.model.bert.BertConfig;
+import dev.lora4j.model.bert.BertForSequenceClassification;
+import dev.lora4j.model.bert.BertLoader;
+import dev.lora4j.model.bert.BertModel;
+import dev.lora4j.model.bert.BertOnnx;
 import dev.lora4j.model.gpt2.Gpt2Config;
 import dev.lora4j.model.gpt2.Gpt2Loader;
 import dev.lora4j.model.gpt2.Gpt2Model;
@@ -36,11 +42,57 @@ public final class ModelLoader {
                     yield LlamaLoader.load(llama, weights);
                 }
             }
-            case "bert", "roberta" -> throw new Lora4jException(
-                    config.source() + ": model_type '" + type + "' is not supported yet (supported: gpt2, llama, mistral, qwen2)");
+            case "bert", "roberta" -> throw new Lora4jException(config.source() + ": model_type '" + type
+                    + "' is an encoder, not a causal LM (for it: train --task seq-cls, eval --task seq-cls, classify, embed)");
             default -> throw new Lora4jException(config.source() + ": unknown model_type '" + type
                     + "' (supported: gpt2, llama, mistral, qwen2)");
         };
+    }
+
+    /**
+     * A BERT-family encoder (model_type bert or roberta; HF BertModel), with a pooler when the checkpoint has one,
+     * from a model directory or an ONNX export (an .onnx file, or a directory holding one and no config.json).
+     */
+    public static BertModel loadEncoder(Path dir) {
+        Path onnx = BertOnnx.onnxFile(dir);
+        if (onnx != null) return BertOnnx.encoder(onnx);
+        BertConfig config = bertConfig(dir);
+        try (WeightStore weights = WeightStore.open(dir)) {
+            return BertLoader.encoder(config, BertLoader.Weights.of(weights));
+        }
+    }
+
+    /**
+     * A BERT-family sequence classifier (HF *ForSequenceClassification) over {@code labels}, or over config.json's
+     * id2label when null. A task checkpoint's classifier is loaded; a bare encoder's is initialised from {@code seed}.
+     */
+    public static BertLoader.Loaded<BertForSequenceClassification> loadSequenceClassifier(Path dir, LabelMap labels, long seed) {
+        Path onnx = BertOnnx.onnxFile(dir);
+        if (onnx != null && labels == null) throw new Lora4jException(onnx + ": an ONNX encoder names no labels; give the labels");
+        if (onnx != null) return BertOnnx.classifier(onnx, labels, seed);
+        BertConfig config = bertConfig(dir);
+        if (labels == null && config.labels() == null) {
+            throw new Lora4jException(dir.resolve("config.json") + ": names no labels (id2label); give the labels (training data or an adapter's label_map.json)");
+        }
+        try (WeightStore weights = WeightStore.open(dir)) {
+            return BertLoader.classifier(labels == null ? config : config.withLabels(labels), BertLoader.Weights.of(weights), seed);
+        }
+    }
+
+    /** The config of a BERT-family base (directory or ONNX export), without loading its weights from a directory. */
+    public static BertConfig encoderConfig(Path dir) {
+        Path onnx = BertOnnx.onnxFile(dir);
+        return onnx != null ? BertOnnx.config(BertOnnx.read(onnx), onnx.toString()) : bertConfig(dir);
+    }
+
+    private static BertConfig bertConfig(Path dir) {
+        if (!Files.isDirectory(dir)) throw new Lora4jException(dir + ": not found (expected a model directory with config.json)");
+        HfConfig config = HfConfig.read(dir.resolve("config.json"));
+        String type = config.modelType();
+        if (!type.equals("bert") && !type.equals("roberta")) {
+            throw new Lora4jException(config.source() + ": model_type '" + type + "' is not an encoder (supported: bert, roberta)");
+        }
+        return BertConfig.from(config);
     }
 
     /** The family's map from checkpoint keys to parameter names (null for tensors the model ignores). */
@@ -48,6 +100,7 @@ public final class ModelLoader {
         return switch (modelType) {
             case "gpt2" -> Gpt2Loader::modelKey;
             case "llama", "mistral", "qwen2" -> LlamaLoader::modelKey;
+            case "bert", "roberta" -> key -> BertLoader.encoderKey(modelType, key);
             default -> throw new Lora4jException("unknown model_type '" + modelType + "'");
         };
     }

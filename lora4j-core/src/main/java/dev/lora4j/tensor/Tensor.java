@@ -12,6 +12,7 @@ public final class Tensor {
     private final float[] data;
     private final Shape shape;
     private boolean requiresGrad;
+    private boolean pooled;
     private float[] grad;
 
     public Tensor(Shape shape, float[] data) {
@@ -57,10 +58,17 @@ public final class Tensor {
         return this;
     }
 
+    /** An activation whose data and gradient come from the open {@link Workspace}. */
+    public static Tensor pooled(Shape shape) {
+        Tensor t = new Tensor(shape, Workspace.floats(shape.size()));
+        t.pooled = Workspace.active();
+        return t;
+    }
+
     /** The gradient buffer, allocated (zeroed) on first call. Only for tensors that require a gradient. */
     public float[] grad() {
         if (!requiresGrad) throw new IllegalStateException("tensor " + shape + " does not require a gradient");
-        if (grad == null) grad = new float[data.length];
+        if (grad == null) grad = pooled ? Workspace.floats(data.length) : new float[data.length];
         return grad;
     }
 

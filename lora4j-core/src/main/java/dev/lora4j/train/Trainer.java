@@ -7,6 +7,7 @@ import dev.lora4j.autograd.Tape;
 import dev.lora4j.data.Window;
 import dev.lora4j.model.CausalLm;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.Workspace;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -89,12 +90,14 @@ public final class Trainer {
         }
         task.module().train(true);
         long start = System.nanoTime();
+        try (Workspace ws = Workspace.open()) {
         for (; step < total; step++) {
             long t0 = System.nanoTime();
             adamw.zeroGrad();
             double loss = 0;
             long tokens = 0;
             for (int a = 0; a < cfg.gradAccum(); a++, micro++) {
+                ws.reset();                                   // the previous micro-batch's activations are dead
                 task.module().reseedDropout(cfg.seed() * 7_919L + micro);
                 Tape tape = Tape.create();
                 TrainingTask.Loss batchLoss = task.loss(tape, examples(micro));
@@ -124,6 +127,7 @@ public final class Trainer {
             if (last || (cfg.saveEvery() > 0 && (step + 1) % cfg.saveEvery() == 0)) {
                 Checkpoint.save(out, new Checkpoint.State(step + 1, micro, adamw.stepCount(), settings()), trainable, adamw, exporter);
             }
+        }
         }
         task.module().train(false);
     }

@@ -1,0 +1,145 @@
+package dev.lora4j.cli;
+
+import dev.lora4j.Lora4jException;
+import dev.lora4j.data.LabelMap;
+import dev.lora4j.data.LabelledTexts;
+import dev.lora4j.lora.AdapterIO;
+import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraInjector;
+import dev.lora4j.lora.ModuleSpec;
+import dev.lora4j.model.ModelLoader;
+import dev.lora4j.model.bert.BertConfig;
+import dev.lora4j.model.bert.BertForSequenceClassification;
+import dev.lora4j.model.bert.BertLoader;
+import dev.lora4j.model.bert.EncoderTokenizer;
+import dev.lora4j.train.Checkpoint;
+import dev.lora4j.train.MetricsLog;
+import dev.lora4j.train.SequenceClassificationTask;
+import dev.lora4j.train.TrainConfig;
+import dev.lora4j.train.Trainer;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import me.tongfei.progressbar.ProgressBar;
+
+/**
+ * {@code lora4j train --task seq-cls}: LoRA on a BERT-family encoder with the classification head trained in full
+ * (PEFT's SEQ_CLS: modules_to_save), on labelled texts. Writes the PEFT adapter with {@code label_map.json} beside
+ * it, {@code metrics.jsonl} (eval lines: eval_loss, eval_accuracy, eval_macro_f1) and a resumable checkpoint.
+ */
+final class SeqClsTraining {
+    private SeqClsTraining() {}
+
+    static int run(TrainCommand c) {
+        PrintWriter w = c.spec.commandLine().getOut();
+        if (c.full) throw new Lora4jException("--full is not supported with --task seq-cls (LoRA plus the classification head only)");
+        LabelledTexts train = LabelledTexts.read(c.data);
+        LabelledTexts eval = c.evalData == null ? null : LabelledTexts.read(c.evalData);
+        BertConfig base = ModelLoader.encoderConfig(c.modelDir);
+        LabelMap labels = labels(base, train);
+        BertLoader.Loaded<BertForSequenceClassification> loaded = ModelLoader.loadSequenceClassifier(c.modelDir, labels, c.seed);
+        BertForSequenceClassification model = loaded.model();
+        if (!loaded.newlyInitialised().isEmpty()) w.printf("new (seeded) head parameters: %s%n", String.join(", ", loaded.newlyInitialised()));
+        LoraConfig lora = loraConfig(c, model, loaded.newlyInitialised());
+        LoraInjector.Report r = LoraInjector.apply(model, lora, c.seed);
+        w.printf("LoRA r=%d alpha=%s on %d modules: %s; trained in full: %s%n", c.rank, fmt(lora.loraAlpha()), r.targeted().size(),
+                String.join(", ", r.targeted()), String.join(", ", lora.modulesToSave()));
+        w.println(r.summary());
+        w.printf("labels: %s%n", labels);
+        if (c.dryRun) return 0;
+        int T = c.seqLen != null ? c.seqLen : Math.min(model.config().maxSequenceLength(), 128);
+        if (T > model.config().maxSequenceLength()) {
+            throw new Lora4jException("--seq-len " + T + " exceeds the model's maximum of " + model.config().maxSequenceLength() + " tokens");
+        }
+        List<SequenceClassificationTask.Example> trainSet, evalSet = List.of();
+        try (EncoderTokenizer tok = EncoderTokenizer.load(c.modelDir, T)) {
+            trainSet = SequenceClassificationTask.examples(train, labels, tok);
+            if (eval != null) evalSet = SequenceClassificationTask.examples(eval, labels, tok);
+        }
+        TrainConfig cfg = new TrainConfig(c.lr, c.epochs, c.maxSteps, c.batchSize, c.gradAccum, T, c.warmup, c.schedule(), c.weightDecay,
+                c.maxGradNorm, c.seed, c.evalEvery, c.saveEvery);
+        Trainer trainer = new Trainer(new SequenceClassificationTask(model, trainSet, evalSet, c.batchSize), cfg);
+        try {
+            Files.createDirectories(c.out);
+        } catch (IOException e) {
+            throw new Lora4jException(c.out + ": cannot create: " + e.getMessage(), e);
+        }
+        LoraConfig saved = lora.withBaseModel(c.modelDir.toString());
+        Consumer<Path> export = dir -> {
+            AdapterIO.write(dir, model, saved);
+            labels.write(dir);
+        };
+        int startStep = c.resume ? c.resumedStep() : -1;
+        w.printf("training %d steps on %,d texts of up to %d tokens (batch %d × accumulation %d)%n",
+                trainer.totalSteps(), trainSet.size(), T, c.batchSize, c.gradAccum);
+        try (MetricsLog log = MetricsLog.open(c.out.resolve("metrics.jsonl"), startStep);
+             ProgressBar bar = Progress.bar("train", trainer.totalSteps(), " steps")) {
+            if (startStep > 0) bar.stepTo(startStep);
+            trainer.run(c.out, c.resume, export, new Trainer.Listener() {
+                @Override
+                public void onStep(Trainer.StepMetrics m) {
+                    Map<String, Object> rec = new LinkedHashMap<>();
+                    rec.put("step", m.step());
+                    rec.put("loss", m.loss());
+                    rec.put("lr", m.lr());
+                    rec.put("grad_norm", m.gradNorm());
+                    rec.put("examples", m.tokens());
+                    rec.put("examples_per_s", m.tokensPerSecond());
+                    rec.put("elapsed_s", m.elapsedSeconds());
+                    log.write(rec);
+                    bar.stepTo(m.step());
+                    bar.setExtraMessage(String.format(" loss %.3f, %.0f examples/s", m.loss(), m.tokensPerSecond()));
+                }
+
+                @Override
+                public void onEval(int step, Map<String, Double> metrics) {
+                    Map<String, Object> rec = new LinkedHashMap<>();
+                    rec.put("step", step);
+                    rec.putAll(metrics);
+                    log.write(rec);
+                    w.printf("step %d: eval loss %.4f, accuracy %.4f, macro-F1 %.4f%n", step, metrics.get("eval_loss"),
+                            metrics.get("eval_accuracy"), metrics.get("eval_macro_f1"));
+                }
+            });
+        }
+        export.accept(c.out);
+        w.printf("wrote the adapter to %s (label_map.json, metrics.jsonl, %s/)%n", c.out, Checkpoint.DIR);
+        return 0;
+    }
+
+    /**
+     * The base config's labels when they name every label of the data (a task checkpoint keeps its classes and head
+     * rows); otherwise the data's own: integer ids, or the sorted distinct names.
+     */
+    private static LabelMap labels(BertConfig base, LabelledTexts train) {
+        if (base.labels() != null) {
+            try {
+                train.labelIds(base.labels());
+                return base.labels();
+            } catch (Lora4jException e) {
+                return train.labelMap();
+            }
+        }
+        return train.labelMap();
+    }
+
+    private static LoraConfig loraConfig(TrainCommand c, BertForSequenceClassification model, List<String> newlyInitialised) {
+        if (c.targets != null && c.targetsRegex != null) throw new Lora4jException("give --targets or --targets-regex, not both");
+        LoraConfig l = SequenceClassificationTask.loraConfig(model.modelType(), newlyInitialised).withR(c.rank)
+                .withAlpha(c.alpha != null ? c.alpha : 2.0 * c.rank).withDropout(c.dropout).withRslora(c.rslora);
+        if (c.targetsRegex != null) return l.withTargets(new ModuleSpec.Regex(c.targetsRegex));
+        if (c.targets != null && c.targets.size() == 1 && c.targets.get(0).equalsIgnoreCase(ModuleSpec.ALL_LINEAR)) {
+            return l.withTargets(new ModuleSpec.AllLinear());
+        }
+        return c.targets != null ? l.withTargets(new ModuleSpec.Names(c.targets)) : l;
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+    }
+}

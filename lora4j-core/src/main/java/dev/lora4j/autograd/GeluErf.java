@@ -1,0 +1,68 @@
+package dev.lora4j.autograd;
+
+import dev.lora4j.tensor.Tensor;
+
+/**
+ * The exact GELU (HF "gelu", torch.nn.functional.gelu with approximate='none'), as BERT and RoBERTa use it:
+ * y = x·Φ(x) = ½x(1 + erf(x/√2)); backward dy/dx = Φ(x) + x·φ(x). erf is computed in double precision
+ * (Taylor series below 2, Lentz's continued fraction of erfc above), so y is the correctly rounded float
+ * up to the last bit or so.
+ */
+public final class GeluErf {
+    private static final double INV_SQRT2 = 1.0 / Math.sqrt(2.0);
+    private static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2.0 * Math.PI);
+    private static final double TWO_OVER_SQRT_PI = 2.0 / Math.sqrt(Math.PI);
+
+    private GeluErf() {}
+
+    public static Tensor apply(Tape tape, Tensor x) {
+        boolean needsGrad = tape.needsGrad(x);
+        Tensor y = Ops.output(x.shape(), needsGrad);
+        float[] X = x.data(), Y = y.data();
+        for (int i = 0; i < X.length; i++) Y[i] = (float) (0.5 * X[i] * (1.0 + erf(X[i] * INV_SQRT2)));
+        if (needsGrad) {
+            tape.record(() -> {
+                float[] dY = y.grad(), dX = x.grad();
+                for (int i = 0; i < X.length; i++) {
+                    double v = X[i];
+                    double cdf = 0.5 * (1.0 + erf(v * INV_SQRT2)), pdf = INV_SQRT_2PI * Math.exp(-0.5 * v * v);
+                    dX[i] += (float) (dY[i] * (cdf + v * pdf));
+                }
+            });
+        }
+        return y;
+    }
+
+    /** The error function erf(z) to about 1e-15 absolute. */
+    public static double erf(double z) {
+        double a = Math.abs(z);
+        if (a < 2.0) {
+            // erf(z) = 2/√π Σ (−1)ⁿ z^(2n+1) / (n! (2n+1))
+            double z2 = z * z, term = z, sum = z;
+            for (int n = 1; n < 200 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
+                term *= -z2 / n;
+                sum += term / (2 * n + 1);
+            }
+            return TWO_OVER_SQRT_PI * sum;
+        }
+        if (a > 6.0) return Math.copySign(1.0, z);
+        double erfc = Math.exp(-a * a) / Math.sqrt(Math.PI) * continuedFraction(a);
+        return Math.copySign(1.0 - erfc, z);
+    }
+
+    /** 1/(a + (1/2)/(a + 1/(a + (3/2)/(a + ...)))) by the modified Lentz method: erfc(a) = e^(−a²)/√π · this. */
+    private static double continuedFraction(double a) {
+        double tiny = 1e-300, f = a, c = a, d = 0;
+        for (int k = 1; k < 500; k++) {
+            double coef = k / 2.0;
+            d = a + coef * d;
+            d = 1.0 / (Math.abs(d) < tiny ? tiny : d);
+            c = a + coef / c;
+            if (Math.abs(c) < tiny) c = tiny;
+            double delta = c * d;
+            f *= delta;
+            if (Math.abs(delta - 1.0) < 1e-16) break;
+        }
+        return 1.0 / f;
+    }
+}

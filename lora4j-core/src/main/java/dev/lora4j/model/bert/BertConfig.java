@@ -1,0 +1,97 @@
+package dev.lora4j.model.bert;
+
+import dev.lora4j.Lora4jException;
+import dev.lora4j.data.LabelMap;
+import dev.lora4j.io.HfConfig;
+
+/**
+ * BERT and RoBERTa hyper-parameters with the field meanings and defaults of HF BertConfig / RobertaConfig
+ * (configuration_bert.py, configuration_roberta.py). {@code labels} is the config's id2label (or LABEL_i for a
+ * bare num_labels), null when the config names no labels; {@code classifierDropout} null means "use
+ * hidden_dropout_prob", as HF's classification heads do.
+ */
+public record BertConfig(String modelType, int vocabSize, int hiddenSize, int numHiddenLayers, int numAttentionHeads,
+                         int intermediateSize, Activation hiddenAct, int maxPositionEmbeddings, int typeVocabSize,
+                         float layerNormEps, int padTokenId, float hiddenDropoutProb, float attentionProbsDropoutProb,
+                         Float classifierDropout, float initializerRange, LabelMap labels) {
+
+    /** hidden_act: "gelu" is the exact (erf) GELU; "gelu_new" / "gelu_pytorch_tanh" the tanh approximation. */
+    public enum Activation { GELU, GELU_TANH }
+
+    public BertConfig {
+        if (!modelType.equals("bert") && !modelType.equals("roberta")) {
+            throw new IllegalArgumentException("model_type must be bert or roberta, got " + modelType);
+        }
+        if (vocabSize <= 0 || hiddenSize <= 0 || numHiddenLayers <= 0 || numAttentionHeads <= 0 || intermediateSize <= 0
+                || maxPositionEmbeddings <= 0 || typeVocabSize <= 0) {
+            throw new IllegalArgumentException("BERT sizes must be positive");
+        }
+        if (hiddenSize % numAttentionHeads != 0) {
+            throw new IllegalArgumentException("hidden_size " + hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
+        }
+        if (padTokenId < 0 || padTokenId >= vocabSize) throw new IllegalArgumentException("pad_token_id " + padTokenId + " is outside the vocabulary");
+    }
+
+    public boolean isRoberta() {
+        return modelType.equals("roberta");
+    }
+
+    public int headDim() {
+        return hiddenSize / numAttentionHeads;
+    }
+
+    /** Longest input in tokens: RoBERTa's positions start at pad_token_id + 1, so it loses pad_token_id + 1 of them. */
+    public int maxSequenceLength() {
+        return isRoberta() ? maxPositionEmbeddings - padTokenId - 1 : maxPositionEmbeddings;
+    }
+
+    /** The dropout before the classifier: classifier_dropout, or hidden_dropout_prob when that is null. */
+    public float classifierDropoutOrHidden() {
+        return classifierDropout != null ? classifierDropout : hiddenDropoutProb;
+    }
+
+    public BertConfig withLabels(LabelMap labels) {
+        return new BertConfig(modelType, vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
+                maxPositionEmbeddings, typeVocabSize, layerNormEps, padTokenId, hiddenDropoutProb, attentionProbsDropoutProb,
+                classifierDropout, initializerRange, labels);
+    }
+
+    /** Maps a config.json (model_type bert or roberta) to the record; names the file and field on any problem. */
+    public static BertConfig from(HfConfig c) {
+        String type = c.modelType();
+        String act = c.stringOr("hidden_act", "gelu");
+        Activation activation = switch (act) {
+            case "gelu" -> Activation.GELU;
+            case "gelu_new", "gelu_pytorch_tanh" -> Activation.GELU_TANH;
+            default -> throw new Lora4jException(c.source() + ": hidden_act '" + act + "' is not supported (expected gelu or gelu_new)");
+        };
+        String positions = c.stringOr("position_embedding_type", "absolute");
+        if (!positions.equals("absolute")) {
+            throw new Lora4jException(c.source() + ": position_embedding_type '" + positions + "' is not supported (only absolute)");
+        }
+        if (c.boolOr("is_decoder", false) || c.boolOr("add_cross_attention", false)) {
+            throw new Lora4jException(c.source() + ": is_decoder / add_cross_attention are not supported (lora4j runs BERT as an encoder)");
+        }
+        String problem = c.stringOr("problem_type", LabelMap.PROBLEM_TYPE);
+        if (!problem.equals(LabelMap.PROBLEM_TYPE)) {
+            throw new Lora4jException(c.source() + ": problem_type '" + problem + "' is not supported (only " + LabelMap.PROBLEM_TYPE + ")");
+        }
+        int hidden = c.requireInt("hidden_size"), heads = c.requireInt("num_attention_heads");
+        if (heads <= 0 || hidden % heads != 0) {
+            throw new Lora4jException(c.source() + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
+        }
+        LabelMap labels = c.has("id2label") ? LabelMap.fromId2Label(c.raw().get("id2label"), c.source())
+                : c.has("num_labels") ? LabelMap.defaults(c.requireInt("num_labels")) : null;
+        int pad = c.intOr("pad_token_id", type.equals("roberta") ? 1 : 0);
+        try {
+            return new BertConfig(type, c.requireInt("vocab_size"), hidden, c.requireInt("num_hidden_layers"), heads,
+                    c.requireInt("intermediate_size"), activation, c.requireInt("max_position_embeddings"),
+                    c.intOr("type_vocab_size", 2), (float) c.doubleOr("layer_norm_eps", 1e-12), pad,
+                    (float) c.doubleOr("hidden_dropout_prob", 0.1), (float) c.doubleOr("attention_probs_dropout_prob", 0.1),
+                    c.has("classifier_dropout") ? (float) c.requireDouble("classifier_dropout") : null,
+                    (float) c.doubleOr("initializer_range", 0.02), labels);
+        } catch (IllegalArgumentException e) {
+            throw new Lora4jException(c.source() + ": " + e.getMessage(), e);
+        }
+    }
+}

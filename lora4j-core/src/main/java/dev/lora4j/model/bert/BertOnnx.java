@@ -1,0 +1,81 @@
+package dev.lora4j.model.bert;
+
+import dev.lora4j.Lora4jException;
+import dev.lora4j.data.LabelMap;
+import dev.lora4j.io.HfConfig;
+import dev.lora4j.lora.LoraInjector;
+import dev.lora4j.model.Model;
+import dev.lora4j.onnx.OnnxBert;
+import dev.lora4j.onnx.OnnxBertImporter;
+import dev.lora4j.onnx.OnnxModel;
+import dev.lora4j.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * A BERT-family ONNX export (all-MiniLM-L6-v2's, say) as a base model: its weights under HF keys and its config
+ * through {@link OnnxBertImporter}, loaded like a checkpoint; and the way out, the model's current (merged)
+ * encoder weights written into a copy of the same ONNX graph, in place of the originals.
+ */
+public final class BertOnnx {
+    private BertOnnx() {}
+
+    /** The .onnx file a base path names: the file itself, or the only one in a directory without config.json; else null. */
+    public static Path onnxFile(Path path) {
+        if (Files.isRegularFile(path)) return path.getFileName().toString().endsWith(".onnx") ? path : null;
+        if (!Files.isDirectory(path) || Files.exists(path.resolve("config.json"))) return null;
+        try (Stream<Path> files = Files.list(path)) {
+            List<Path> onnx = files.filter(f -> f.getFileName().toString().endsWith(".onnx")).toList();
+            if (onnx.size() > 1) throw new Lora4jException(path + ": holds several .onnx files " + onnx + "; name one");
+            return onnx.isEmpty() ? null : onnx.get(0);
+        } catch (IOException e) {
+            throw new Lora4jException(path + ": cannot list: " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads and maps an ONNX file (strict: every initializer must be a BERT weight). */
+    public static OnnxBert read(Path onnxFile) {
+        return OnnxBertImporter.read(OnnxModel.read(onnxFile));
+    }
+
+    /** The config the graph states (dropout rates at HF's defaults; no labels). */
+    public static BertConfig config(OnnxBert onnx, String source) {
+        return BertConfig.from(HfConfig.parse(onnx.config().toConfigJson(), source));
+    }
+
+    public static BertModel encoder(Path onnxFile) {
+        OnnxBert onnx = read(onnxFile);
+        return BertLoader.encoder(config(onnx, onnxFile.toString()), BertLoader.Weights.of(onnx.stateDict(), onnxFile.toString()));
+    }
+
+    public static BertLoader.Loaded<BertForSequenceClassification> classifier(Path onnxFile, LabelMap labels, long seed) {
+        OnnxBert onnx = read(onnxFile);
+        BertConfig config = config(onnx, onnxFile.toString()).withLabels(labels);
+        return BertLoader.classifier(config, BertLoader.Weights.of(onnx.stateDict(), onnxFile.toString()), seed);
+    }
+
+    /**
+     * Writes {@code onnxFile} again to {@code out} with {@code model}'s encoder weights (merged LoRA layers read through
+     * their base_layer) in place of the originals; the graph and every other byte stay as they were. A classifier's
+     * head is not part of the graph and is not written. Returns the HF keys written.
+     */
+    public static List<String> writeMerged(Path onnxFile, Model model, Path out) {
+        List<String> unmerged = LoraInjector.loraLayers(model).entrySet().stream().filter(e -> !e.getValue().merged()).map(Map.Entry::getKey).toList();
+        if (!unmerged.isEmpty()) throw new IllegalStateException("merge the LoRA layers first (Merger.merge): " + unmerged);
+        OnnxBert onnx = read(onnxFile);
+        String prefix = model instanceof BertForSequenceClassification c ? BertForSequenceClassification.encoderName(c.config()) + "." : "";
+        Map<String, Tensor> weights = new LinkedHashMap<>();
+        model.module().namedParameters().forEach((name, t) -> {
+            if (name.contains(".lora_A.") || name.contains(".lora_B.") || !name.startsWith(prefix)) return;
+            String key = name.substring(prefix.length()).replace(".base_layer.", ".");
+            if (onnx.weights().containsKey(key)) weights.put(key, t);
+        });
+        onnx.write(out, weights);
+        return List.copyOf(weights.keySet());
+    }
+}

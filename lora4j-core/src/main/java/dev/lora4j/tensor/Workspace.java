@@ -1,0 +1,67 @@
+package dev.lora4j.tensor;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Recycles the float arrays of one training step for the next (llm.c's preallocated activations, found
+ * by the first step instead of planned): while a workspace is open on a thread, ops take their outputs,
+ * activation gradients and scratch from it; {@link #reset()} at the start of the next micro-batch hands
+ * them all back. Steady-state steps then allocate nothing large, so the heap stops growing and the GC
+ * stays idle. Arrays come back zeroed. Only the opening thread uses it.
+ */
+public final class Workspace implements AutoCloseable {
+    private static final ThreadLocal<Workspace> CURRENT = new ThreadLocal<>();
+    private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
+    private final List<float[]> taken = new ArrayList<>();
+    private final Workspace previous;
+
+    private Workspace(Workspace previous) {
+        this.previous = previous;
+    }
+
+    /** Opens a workspace on this thread (until {@link #close()}). */
+    public static Workspace open() {
+        Workspace ws = new Workspace(CURRENT.get());
+        CURRENT.set(ws);
+        return ws;
+    }
+
+    /** A zeroed array of n floats: from the open workspace of this thread, else a new one. */
+    public static float[] floats(int n) {
+        Workspace ws = CURRENT.get();
+        return ws == null ? new float[n] : ws.take(n);
+    }
+
+    /** Whether arrays from {@link #floats} are pooled on this thread. */
+    public static boolean active() {
+        return CURRENT.get() != null;
+    }
+
+    private float[] take(int n) {
+        ArrayDeque<float[]> q = free.get(n);
+        float[] a = q == null ? null : q.poll();
+        if (a == null) a = new float[n];
+        else Arrays.fill(a, 0f);
+        taken.add(a);
+        return a;
+    }
+
+    /** Everything taken since the last reset becomes free again: the caller guarantees none of it is still used. */
+    public void reset() {
+        for (float[] a : taken) free.computeIfAbsent(a.length, k -> new ArrayDeque<>()).add(a);
+        taken.clear();
+    }
+
+    @Override
+    public void close() {
+        free.clear();
+        taken.clear();
+        if (previous == null) CURRENT.remove();
+        else CURRENT.set(previous);
+    }
+}
