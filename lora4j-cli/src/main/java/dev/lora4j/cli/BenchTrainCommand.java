@@ -2,7 +2,6 @@ package dev.lora4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
-import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.kernels.Gemm;
 import dev.lora4j.kernels.KernelProvider;
@@ -13,6 +12,7 @@ import dev.lora4j.model.CausalLm;
 import dev.lora4j.model.gpt2.Gpt2Config;
 import dev.lora4j.model.gpt2.Gpt2Model;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.Workspace;
 import dev.lora4j.train.AdamW;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -92,6 +92,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         AdamW adamw = new AdamW(trainable, 0.9f, 0.999f, 1e-8f, 0.01f);
         SplittableRandom rnd = new SplittableRandom(1);
         List<Double> times = new ArrayList<>(), losses = new ArrayList<>();
+        try (Workspace ws = Workspace.open()) {
         for (int step = 0; step < warmup + steps; step++) {
             int[] ids = new int[batch * seq], targetsIds = new int[batch * seq];
             for (int b = 0; b < batch; b++) {
@@ -100,14 +101,16 @@ final class BenchTrainCommand implements Callable<Integer> {
                 System.arraycopy(row, 1, targetsIds, b * seq, seq);
             }
             long t0 = System.nanoTime();
+            ws.reset();
+            adamw.zeroGrad();
             Tape tape = Tape.create();
-            Tensor loss = CrossEntropy.apply(tape, model.forward(tape, ids, batch, seq), targetsIds);
+            Tensor loss = model.loss(tape, ids, batch, seq, targetsIds);    // as the trainer: fused head, recycled buffers
             tape.backward(loss);
             adamw.step(2e-4f);
-            trainable.values().forEach(Tensor::clearGrad);
             double dt = (System.nanoTime() - t0) / 1e9;
             losses.add((double) loss.data()[0]);
             if (step >= warmup) times.add(dt);
+        }
         }
         double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
