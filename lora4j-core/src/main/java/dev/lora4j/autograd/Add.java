@@ -20,7 +20,7 @@ public final class Add {
         float[] A = a.data(), B = b.data(), Y = y.data();
         for (int i = 0; i < Y.length; i++) Y[i] = A[i] + s * B[i];
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(y, () -> {
                 float[] dY = y.grad();
                 if (a.requiresGrad()) {
                     float[] dA = a.grad();

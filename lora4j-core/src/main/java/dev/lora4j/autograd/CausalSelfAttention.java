@@ -50,7 +50,7 @@ public final class CausalSelfAttention {
             K.gemmAB(O, b * T * C + h * HS, C, Pd, p, T, X, q + 2 * C, C3, T, HS, T, false);   // P·v (T, HS)
         });
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(out, () -> {
                 float[] dO = out.grad(), dX = qkv.grad();
                 Gemm.parallelFor(B * NH, bh -> {
                     int b = bh / NH, h = bh % NH, q = b * T * C3 + h * HS, p = bh * T * T, o = b * T * C + h * HS;

@@ -20,7 +20,7 @@ public final class Dropout {
         float[] X = x.data(), Y = y.data();
         for (int i = 0; i < X.length; i++) Y[i] = X[i] * mask[i];
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(y, () -> {
                 float[] dY = y.grad(), dX = x.grad();
                 for (int i = 0; i < X.length; i++) dX[i] += dY[i] * mask[i];
             });

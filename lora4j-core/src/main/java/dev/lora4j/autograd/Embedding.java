@@ -23,7 +23,7 @@ public final class Embedding {
         float[] W = weight.data(), O = out.data();
         for (int i = 0; i < ids.length; i++) System.arraycopy(W, ids[i] * C, O, i * C, C);
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(out, () -> {
                 float[] dW = weight.grad(), dO = out.grad();
                 for (int i = 0; i < ids.length; i++) {
                     for (int c = 0, w = ids[i] * C, o = i * C; c < C; c++) dW[w + c] += dO[o + c];

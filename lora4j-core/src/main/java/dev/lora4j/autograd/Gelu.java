@@ -29,7 +29,7 @@ public final class Gelu {
         tanhOfInner(Y, X);
         for (int i = 0; i < X.length; i++) Y[i] = 0.5f * X[i] * (1f + Y[i]);
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(y, () -> {
                 float[] dY = y.grad(), dX = x.grad(), t = Workspace.floats(X.length);
                 tanhOfInner(t, X);
                 for (int i = 0; i < X.length; i++) {

@@ -21,7 +21,7 @@ public final class GeluErf {
         float[] X = x.data(), Y = y.data();
         for (int i = 0; i < X.length; i++) Y[i] = (float) (0.5 * X[i] * (1.0 + erf(X[i] * INV_SQRT2)));
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(y, () -> {
                 float[] dY = y.grad(), dX = x.grad();
                 for (int i = 0; i < X.length; i++) {
                     double v = X[i];

@@ -39,7 +39,7 @@ public final class GroupedQueryAttention {
             K.gemmAB(O, qo, QW, P, p, T, V, ko, KW, T, HD, T, false);                    // P·v (T, HD)
         });
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(out, () -> {
                 float[] dO = out.grad();
                 float[] dQ = q.requiresGrad() ? q.grad() : null;
                 float[] dK = k.requiresGrad() ? k.grad() : null;

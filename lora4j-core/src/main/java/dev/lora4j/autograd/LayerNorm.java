@@ -32,7 +32,7 @@ public final class LayerNorm {
             rstd[r] = s;
         }
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(y, () -> {
                 float[] dY = y.grad();
                 float[] dX = x.requiresGrad() ? x.grad() : null;
                 float[] dg = weight.requiresGrad() ? weight.grad() : null;

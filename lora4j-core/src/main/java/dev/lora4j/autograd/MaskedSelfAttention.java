@@ -60,7 +60,7 @@ public final class MaskedSelfAttention {
             K.gemmAB(O, off, C, Pd, p, T, V, off, C, T, HS, T, false);                 // P·v (T, HS)
         });
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(out, () -> {
                 float[] dO = out.grad();
                 float[] dQ = q.requiresGrad() ? q.grad() : null, dK = k.requiresGrad() ? k.grad() : null;
                 float[] dV = v.requiresGrad() ? v.grad() : null;

@@ -32,7 +32,7 @@ public final class MatMul {
             }
         }
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(y, () -> {
                 float[] dY = y.grad();
                 if (x.requiresGrad()) {
                     if (fanInFanOut) Gemm.abt(x.grad(), 0, in, dY, 0, out, W, 0, out, n, in, out, true);

@@ -26,7 +26,7 @@ public final class RmsNorm {
             rstd[r] = s;
         }
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(y, () -> {
                 float[] dY = y.grad();
                 float[] dX = x.requiresGrad() ? x.grad() : null;
                 float[] dw = weight.requiresGrad() ? weight.grad() : null;

@@ -24,7 +24,7 @@ public final class Rope {
         Tensor y = Ops.output(x.shape(), needsGrad);
         rotate(x.data(), y.data(), B * T, T, H, HD, cos, sin, false);
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(y, () -> {
                 float[] dX = x.grad(), dY = y.grad();
                 float[] back = new float[dY.length];
                 rotate(dY, back, B * T, T, H, HD, cos, sin, true);

@@ -17,7 +17,7 @@ public final class SwiGlu {
         float[] G = gate.data(), U = up.data(), Y = y.data();
         for (int i = 0; i < Y.length; i++) Y[i] = silu(G[i]) * U[i];
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(y, () -> {
                 float[] dY = y.grad();
                 float[] dG = gate.requiresGrad() ? gate.grad() : null;
                 float[] dU = up.requiresGrad() ? up.grad() : null;

@@ -18,7 +18,7 @@ public final class TakeRows {
         float[] X = x.data(), O = out.data();
         for (int i = 0; i < rows.length; i++) System.arraycopy(X, rows[i] * C, O, i * C, C);
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(out, () -> {
                 float[] dO = out.grad(), dX = x.grad();
                 for (int i = 0; i < rows.length; i++) {
                     for (int c = 0, s = rows[i] * C, o = i * C; c < C; c++) dX[s + c] += dO[o + c];

@@ -15,7 +15,7 @@ public final class Tanh {
         float[] X = x.data(), Y = y.data();
         for (int i = 0; i < X.length; i++) Y[i] = (float) Math.tanh(X[i]);
         if (needsGrad) {
-            tape.record(() -> {
+            tape.record(y, () -> {
                 float[] dY = y.grad(), dX = x.grad();
                 for (int i = 0; i < Y.length; i++) dX[i] += dY[i] * (1f - Y[i] * Y[i]);
             });

@@ -13,6 +13,7 @@ import java.util.List;
 public final class Tape {
     private final boolean enabled;
     private final List<Runnable> backward = new ArrayList<>();
+    private final List<Tensor> outputs = new ArrayList<>();   // the tensor each step differentiates, or null
 
     private Tape(boolean enabled) {
         this.enabled = enabled;
@@ -39,7 +40,13 @@ public final class Tape {
 
     /** Registers the backward of an op just run; called by ops only when {@link #needsGrad} was true. */
     void record(Runnable step) {
+        record(null, step);
+    }
+
+    /** As {@link #record(Runnable)}, naming the op's output: its gradient is dropped once the step has run. */
+    void record(Tensor output, Runnable step) {
         backward.add(step);
+        outputs.add(output);
     }
 
     /** Seeds d(loss)/d(loss) = 1 and runs every recorded backward step, newest first; then forgets them. */
@@ -57,8 +64,11 @@ public final class Tape {
         for (int i = backward.size() - 1; i >= 0; i--) {
             backward.get(i).run();
             backward.set(i, null);
+            Tensor out = outputs.get(i);
+            if (out != null && out != y) out.clearGrad();                // fully consumed: every user of it ran before
         }
         backward.clear();
+        outputs.clear();
     }
 
     /** Number of recorded backward steps (for tests: frozen paths record none). */

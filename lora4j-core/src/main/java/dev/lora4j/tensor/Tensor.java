@@ -81,8 +81,9 @@ public final class Tensor {
         if (grad != null) Arrays.fill(grad, 0f);
     }
 
-    /** Drops the gradient buffer (its memory too). */
+    /** Drops the gradient buffer (its memory too; a pooled one goes back to the workspace). */
     public void clearGrad() {
+        if (pooled && grad != null) Workspace.recycle(grad);
         grad = null;
     }
 

@@ -1,11 +1,11 @@
 package dev.lora4j.tensor;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.List;
+import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Recycles the float arrays of one training step for the next (llm.c's preallocated activations, found
@@ -17,7 +17,7 @@ import java.util.Map;
 public final class Workspace implements AutoCloseable {
     private static final ThreadLocal<Workspace> CURRENT = new ThreadLocal<>();
     private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
-    private final List<float[]> taken = new ArrayList<>();
+    private final Set<float[]> taken = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     private final Workspace previous;
 
     private Workspace(Workspace previous) {
@@ -49,6 +49,12 @@ public final class Workspace implements AutoCloseable {
         else Arrays.fill(a, 0f);
         taken.add(a);
         return a;
+    }
+
+    /** Hands one array back early (an activation gradient whose op has run its backward); ignores foreign arrays. */
+    public static void recycle(float[] a) {
+        Workspace ws = CURRENT.get();
+        if (ws != null && ws.taken.remove(a)) ws.free.computeIfAbsent(a.length, k -> new ArrayDeque<>()).add(a);
     }
 
     /** Everything taken since the last reset becomes free again: the caller guarantees none of it is still used. */
