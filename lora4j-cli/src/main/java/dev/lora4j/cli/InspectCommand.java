@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.ModuleSpec;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.model.Model;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
@@ -22,8 +22,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code lora4j inspect MODEL_DIR}: family, sizes, parameter count and every module LoRA can target. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"Show a Hugging Face model directory: family, sizes, parameter count, and every linear",
-                "module LoRA can target (its PEFT module path, class and shape)."})
+        description = {"Show a Hugging Face model directory (or a BERT-family .onnx file): family, sizes, parameter",
+                "count, and every linear module LoRA can target (its PEFT module path, class and shape; the output",
+                "head, which all-linear leaves out, is not listed)."})
 final class InspectCommand implements Callable<Integer> {
     @Parameters(paramLabel = "MODEL_DIR", description = "Directory with config.json, model.safetensors (or shards) and tokenizer.json.")
     Path modelDir;
@@ -39,7 +40,8 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        CausalLm model = ModelLoader.load(modelDir);
+        Model model = Classifiers.task(null, modelDir, null).equals(Classifiers.SEQ_CLS)
+                ? ModelLoader.loadEncoder(modelDir) : ModelLoader.load(modelDir);
         List<Target> targets = targets(model);
         var out = spec.commandLine().getOut();
         long params = model.module().parameterCount();
@@ -68,10 +70,10 @@ final class InspectCommand implements Callable<Integer> {
         return 0;
     }
 
-    static List<Target> targets(CausalLm model) {
+    static List<Target> targets(Model model) {
         List<Target> list = new ArrayList<>();
         for (Map.Entry<String, Module> e : model.module().namedModules().entrySet()) {
-            if (e.getValue() instanceof Linear l) {
+            if (e.getValue() instanceof Linear l && !e.getKey().equals(model.outputHead())) {
                 list.add(new Target(model.peftPrefix() + e.getKey(), l.kind(), l.inFeatures(), l.outFeatures()));
             }
         }
@@ -79,7 +81,7 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     /** PEFT's default target_modules for the family. */
-    static List<String> defaultTargets(CausalLm model) {
+    static List<String> defaultTargets(Model model) {
         return LoraConfig.defaults(model.modelType()).targetModules() instanceof ModuleSpec.Names n ? n.names() : List.of();
     }
 

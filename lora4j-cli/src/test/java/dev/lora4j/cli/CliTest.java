@@ -54,6 +54,20 @@ class CliTest {
     }
 
     @Test
+    void inspectCoversEncodersAndLeavesOutTheOutputHead() throws IOException {
+        Run bert = run("inspect", TESTDATA.resolve("bert-tiny").toString(), "--json");
+        assertEquals(0, bert.status(), bert.err());
+        JsonNode b = new ObjectMapper().readTree(bert.out());
+        assertEquals("bert", b.get("model_type").asText());
+        assertEquals("[\"query\",\"value\"]", b.get("default_target_modules").toString());
+        Run llama = run("inspect", TESTDATA.resolve("llama-golden").toString(), "--json");
+        assertEquals(0, llama.status(), llama.err());
+        JsonNode l = new ObjectMapper().readTree(llama.out());
+        assertEquals(14, l.get("target_modules").size(), "7 projections × 2 layers; lm_head is the output head");
+        assertEquals("model.layers.0.self_attn.q_proj", l.get("target_modules").get(0).get("name").asText());
+    }
+
+    @Test
     void evalPrintsLossPerplexityAndTokensMatchingPyTorch() throws IOException {
         JsonNode golden = new ObjectMapper().readTree(TINY.resolve("golden.json").toFile());
         Path data = Files.writeString(tmp.resolve("text.txt"), golden.get("text").asText());
