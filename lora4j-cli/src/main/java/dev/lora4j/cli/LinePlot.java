@@ -1,0 +1,88 @@
+package dev.lora4j.cli;
+
+import dev.lora4j.Lora4jException;
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import javax.imageio.ImageIO;
+
+/** A PNG line chart of one or two series over training steps (loss per step, accuracy per evaluation), drawn with java.awt. */
+final class LinePlot {
+    /** One line: its name, x values (steps) and y values. */
+    record Series(String name, double[] x, double[] y, Color color) {}
+
+    private static final int W = 720, H = 400, LEFT = 70, RIGHT = 20, TOP = 40, BOTTOM = 50;
+
+    private LinePlot() {}
+
+    static void write(Path file, String title, String yLabel, List<Series> series) {
+        double x0 = Double.POSITIVE_INFINITY, x1 = Double.NEGATIVE_INFINITY, y0 = Double.POSITIVE_INFINITY, y1 = Double.NEGATIVE_INFINITY;
+        for (Series s : series) {
+            for (double v : s.x()) { x0 = Math.min(x0, v); x1 = Math.max(x1, v); }
+            for (double v : s.y()) { y0 = Math.min(y0, v); y1 = Math.max(y1, v); }
+        }
+        if (x1 <= x0) x1 = x0 + 1;
+        if (y1 <= y0) { y1 = y0 + 0.5; y0 = y0 - 0.5; }
+        double pad = (y1 - y0) * 0.05;
+        y0 -= pad;
+        y1 += pad;
+        BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = img.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, W, H);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        int pw = W - LEFT - RIGHT, ph = H - TOP - BOTTOM;
+        for (int i = 0; i <= 5; i++) {
+            int py = TOP + ph - i * ph / 5, px = LEFT + i * pw / 5;
+            g.setColor(new Color(230, 230, 230));
+            g.drawLine(LEFT, py, LEFT + pw, py);
+            g.drawLine(px, TOP, px, TOP + ph);
+            g.setColor(Color.DARK_GRAY);
+            g.drawString(String.format("%.3g", y0 + (y1 - y0) * i / 5), 8, py + 4);
+            g.drawString(String.format("%.0f", x0 + (x1 - x0) * i / 5), px - 10, TOP + ph + 18);
+        }
+        g.setColor(Color.BLACK);
+        g.drawRect(LEFT, TOP, pw, ph);
+        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
+        g.drawString(title, LEFT, 25);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+        g.drawString("step", LEFT + pw / 2 - 12, H - 12);
+        g.drawString(yLabel, LEFT + pw - 8 * yLabel.length() - 80, 25);
+        int legend = 0;
+        for (Series s : series) {
+            g.setColor(s.color());
+            g.setStroke(new BasicStroke(2f));
+            for (int i = 1; i < s.x().length; i++) {
+                g.drawLine(px(s.x()[i - 1], x0, x1, pw), py(s.y()[i - 1], y0, y1, ph), px(s.x()[i], x0, x1, pw), py(s.y()[i], y0, y1, ph));
+            }
+            if (s.x().length == 1) g.fillOval(px(s.x()[0], x0, x1, pw) - 3, py(s.y()[0], y0, y1, ph) - 3, 6, 6);
+            g.drawString(s.name(), LEFT + pw - 150, TOP + 18 + 16 * legend++);
+        }
+        g.dispose();
+        try {
+            Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+            ImageIO.write(img, "png", tmp.toFile());
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new Lora4jException(file + ": cannot write the plot: " + e.getMessage(), e);
+        }
+    }
+
+    private static int px(double x, double x0, double x1, int pw) {
+        return LEFT + (int) Math.round((x - x0) / (x1 - x0) * pw);
+    }
+
+    private static int py(double y, double y0, double y1, int ph) {
+        return TOP + ph - (int) Math.round((y - y0) / (y1 - y0) * ph);
+    }
+}
