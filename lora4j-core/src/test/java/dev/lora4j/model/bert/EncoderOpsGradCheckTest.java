@@ -14,6 +14,7 @@ import dev.lora4j.tensor.Tensor;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Function;
+import dev.lora4j.testing.GradCheck;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -98,51 +99,13 @@ class EncoderOpsGradCheckTest {
 
     /** The op under test on a recording tape, and the reference forward in double precision. */
     private void check(String name, List<Tensor> inputs, Function<List<Tensor>, Tensor> op, Function<double[][], double[]> ref) {
-        for (Tensor t : inputs) t.requiresGrad(true).clearGrad();
-        tape = Tape.create();
-        Tensor y = op.apply(inputs);
-        double[][] d = new double[inputs.size()][];
-        for (int i = 0; i < d.length; i++) d[i] = toDouble(inputs.get(i).data());
-        double[] yRef = ref.apply(d);
-        for (int i = 0; i < yRef.length; i++) assertEquals(yRef[i], y.data()[i], 1e-5 * (1 + Math.abs(yRef[i])), name + ": y[" + i + "]");
-        double[] r = new double[y.size()];
-        float[] dy = new float[r.length];
-        for (int i = 0; i < r.length; i++) dy[i] = (float) (r[i] = rnd.nextDouble() * 2 - 1);
-        tape.backward(y, dy);
-        double h = 1e-6;
-        for (int in = 0; in < inputs.size(); in++) {
-            float[] g = inputs.get(in).grad();
-            double maxErr = 0, maxRef = 0;
-            for (int e = 0; e < d[in].length; e++) {
-                double keep = d[in][e];
-                d[in][e] = keep + h;
-                double jp = dot(ref.apply(d), r);
-                d[in][e] = keep - h;
-                double jm = dot(ref.apply(d), r);
-                d[in][e] = keep;
-                double fd = (jp - jm) / (2 * h);
-                maxErr = Math.max(maxErr, Math.abs(fd - g[e]));
-                maxRef = Math.max(maxRef, Math.abs(fd));
-            }
-            assertTrue(maxErr <= 1e-4 * Math.max(1, maxRef), name + ": input " + in + " max |fd − backward| = " + maxErr);
-        }
-    }
-
-    private static double dot(double[] a, double[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) s += a[i] * b[i];
-        return s;
-    }
-
-    private static double[] toDouble(float[] x) {
-        double[] d = new double[x.length];
-        for (int i = 0; i < x.length; i++) d[i] = x[i];
-        return d;
+        GradCheck.check(name, inputs, (t, in) -> {
+            tape = t;
+            return op.apply(in);
+        }, ref, rnd);
     }
 
     private Tensor rand(int... dims) {
-        Tensor t = Tensor.zeros(dims);
-        for (int i = 0; i < t.size(); i++) t.data()[i] = (float) (rnd.nextDouble() * 2 - 1);
-        return t;
+        return GradCheck.rand(rnd, dims);
     }
 }
