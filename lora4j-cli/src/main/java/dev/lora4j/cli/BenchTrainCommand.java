@@ -3,6 +3,7 @@ package dev.lora4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Tape;
+import dev.lora4j.io.HfConfig;
 import dev.lora4j.kernels.Gemm;
 import dev.lora4j.kernels.KernelProvider;
 import dev.lora4j.lora.LoraConfig;
@@ -11,6 +12,9 @@ import dev.lora4j.lora.ModuleSpec;
 import dev.lora4j.model.CausalLm;
 import dev.lora4j.model.gpt2.Gpt2Config;
 import dev.lora4j.model.gpt2.Gpt2Model;
+import dev.lora4j.model.llama.LlamaConfig;
+import dev.lora4j.model.llama.LlamaModel;
+import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.Workspace;
 import dev.lora4j.train.AdamW;
@@ -21,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
@@ -31,18 +36,64 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code lora4j bench train}: the workload of shared/bench/torch_reference.py — a decoder with random
- * weights (GPT-2 init: N(0, 0.02), LayerNorm 1/0), LoRA on the targets or full training, AdamW lr 2e-4,
- * random token batches — timed per step after warm-up, printed as one JSON line with the same fields.
+ * weights (GPT-2 init: matrices and embeddings N(0, 0.02), norm weights 1, biases 0; tied head), LoRA on the
+ * targets or full training, AdamW lr 2e-4, random token batches — timed per step after warm-up, printed as
+ * one JSON line with the same fields. GPT-2 presets build a {@link Gpt2Model}, Llama presets a
+ * {@link LlamaModel} (RMSNorm eps 1e-6, rope theta 10000, no biases, tied head), as the reference's Decoder.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Time training steps on random weights and tokens; prints one JSON line (fields as torch_reference.py).")
 final class BenchTrainCommand implements Callable<Integer> {
-    /** name: n_layer, d_model, n_head, d_ff, vocab (GPT-2 shapes; torch_reference.py's PRESETS). */
-    private static final Map<String, int[]> PRESETS = Map.of(
-            "gpt2-small", new int[] {12, 768, 12, 3072, 50257},
-            "gpt2-tiny", new int[] {2, 128, 4, 512, 1024});
+    /** One of torch_reference.py's PRESETS: arch, n_layer, d_model, n_head, n_kv_head, d_ff, vocab. */
+    record Preset(String name, String arch, int layers, int dModel, int heads, int kvHeads, int dFf, int vocab) {
+        /** PEFT's default targets, as the reference picks them: c_attn (gpt2) or q_proj, v_proj (llama). */
+        List<String> defaultTargets() {
+            return arch.equals("gpt2") ? List.of("c_attn") : List.of("q_proj", "v_proj");
+        }
+    }
 
-    @Option(names = "--preset", defaultValue = "gpt2-small", description = "gpt2-small or gpt2-tiny (default: ${DEFAULT-VALUE}).")
+    static final Map<String, Preset> PRESETS = presets(
+            new Preset("gpt2-small", "gpt2", 12, 768, 12, 12, 3072, 50257),
+            new Preset("gpt2-tiny", "gpt2", 2, 128, 4, 4, 512, 1024),
+            new Preset("llama-160m", "llama", 12, 768, 12, 4, 2048, 32000),
+            new Preset("llama-tiny", "llama", 2, 128, 4, 2, 352, 1024));
+
+    private static Map<String, Preset> presets(Preset... ps) {
+        Map<String, Preset> m = new LinkedHashMap<>();
+        for (Preset p : ps) m.put(p.name(), p);
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /** The preset named {@code name}, or a {@link Lora4jException} listing them. */
+    static Preset preset(String name) {
+        Preset p = PRESETS.get(name);
+        if (p == null) throw new Lora4jException("--preset '" + name + "' is not one of " + PRESETS.keySet());
+        return p;
+    }
+
+    /**
+     * The reference's Decoder for {@code p} with a context of {@code ctx} positions, parameters not yet
+     * initialised (see {@link #randomInit}): GPT-2 (LayerNorm eps 1e-5, no dropout) or Llama (RMSNorm eps
+     * 1e-6, rope theta 10000, no biases, SwiGLU, lm_head tied to the embedding).
+     */
+    static CausalLm build(Preset p, int ctx) {
+        if (p.arch().equals("gpt2")) {
+            return new Gpt2Model(new Gpt2Config(p.vocab(), ctx, p.dModel(), p.layers(), p.heads(), p.dFf(), 1e-5f, 0f, 0f, 0f));
+        }
+        String json = String.format(Locale.ROOT, """
+                {"model_type": "llama", "vocab_size": %d, "hidden_size": %d, "intermediate_size": %d, "num_hidden_layers": %d,
+                 "num_attention_heads": %d, "num_key_value_heads": %d, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+                 "max_position_embeddings": %d, "tie_word_embeddings": true, "attention_bias": false, "mlp_bias": false,
+                 "hidden_act": "silu"}""", p.vocab(), p.dModel(), p.dFf(), p.layers(), p.heads(), p.kvHeads(), ctx);
+        return new LlamaModel(LlamaConfig.from(HfConfig.parse(json, "preset " + p.name())));
+    }
+
+    /** LoRA r, alpha on {@code targets} with the family's PEFT defaults (fan_in_fan_out for GPT-2's Conv1D). */
+    static LoraConfig loraConfig(Preset p, int rank, double alpha, List<String> targets) {
+        return LoraConfig.defaults(p.arch()).withR(rank).withAlpha(alpha).withTargets(new ModuleSpec.Names(targets));
+    }
+
+    @Option(names = "--preset", defaultValue = "gpt2-small", description = "gpt2-small, gpt2-tiny, llama-160m or llama-tiny (default: ${DEFAULT-VALUE}).")
     String preset;
     @Option(names = "--mode", defaultValue = "lora", description = "lora or full (default: ${DEFAULT-VALUE}).")
     String mode;
@@ -54,7 +105,7 @@ final class BenchTrainCommand implements Callable<Integer> {
     int rank;
     @Option(names = "--alpha", defaultValue = "16")
     double alpha;
-    @Option(names = "--targets", split = ",", description = "Default: c_attn.")
+    @Option(names = "--targets", split = ",", description = "Default: c_attn (GPT-2), q_proj,v_proj (Llama).")
     List<String> targets;
     @Option(names = "--steps", defaultValue = "6")
     int steps;
@@ -70,23 +121,22 @@ final class BenchTrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        int[] p = PRESETS.get(preset);
-        if (p == null) throw new Lora4jException("--preset '" + preset + "' is not one of " + PRESETS.keySet());
+        Preset p = preset(preset);
         if (!mode.equals("lora") && !mode.equals("full")) throw new Lora4jException("--mode must be lora or full, got '" + mode + "'");
         if (threads != 0 && threads != Gemm.threads()) {
             throw new Lora4jException("--threads " + threads + " but lora4j runs " + Gemm.threads() + " (set LORA4J_JAVA_OPTS=-Dlora4j.threads=" + threads + ")");
         }
-        Gpt2Model model = new Gpt2Model(new Gpt2Config(p[4], Math.max(1024, seq), p[1], p[0], p[2], p[3], 1e-5f, 0f, 0f, 0f));
-        randomInit(model, 0);
-        long total = model.parameterCount();
-        List<String> t = targets != null ? targets : List.of("c_attn");
+        CausalLm model = build(p, Math.max(1024, seq));
+        randomInit(model.module(), 0);
+        long total = model.module().parameterCount();
+        List<String> t = targets != null ? targets : p.defaultTargets();
         if (mode.equals("lora")) {
-            LoraInjector.apply(model, LoraConfig.defaults("gpt2").withR(rank).withAlpha(alpha).withTargets(new ModuleSpec.Names(t)), 0);
+            LoraInjector.apply(model, loraConfig(p, rank, alpha, t), 0);
         } else {
-            model.namedParameters().values().forEach(x -> x.requiresGrad(true));
+            model.module().namedParameters().values().forEach(x -> x.requiresGrad(true));
         }
         Map<String, Tensor> trainable = new LinkedHashMap<>();
-        model.namedParameters().forEach((n, x) -> {
+        model.module().namedParameters().forEach((n, x) -> {
             if (x.requiresGrad()) trainable.put(n, x);
         });
         AdamW adamw = new AdamW(trainable, 0.9f, 0.999f, 1e-8f, 0.01f);
@@ -96,7 +146,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         for (int step = 0; step < warmup + steps; step++) {
             int[] ids = new int[batch * seq], targetsIds = new int[batch * seq];
             for (int b = 0; b < batch; b++) {
-                int[] row = rnd.ints(seq + 1, 0, p[4]).toArray();
+                int[] row = rnd.ints(seq + 1, 0, p.vocab()).toArray();
                 System.arraycopy(row, 0, ids, b * seq, seq);
                 System.arraycopy(row, 1, targetsIds, b * seq, seq);
             }
@@ -137,15 +187,22 @@ final class BenchTrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** GPT-2's init, as the reference: matrices and embeddings N(0, 0.02), LayerNorm weight 1, biases 0. */
-    static void randomInit(Gpt2Model model, long seed) {
+    /**
+     * The reference's init (GPT-2 style, for both families): every matrix and embedding N(0, 0.02) (the tied
+     * head is the embedding), every norm weight — the one-dimensional {@code .weight}s: GPT-2's LayerNorms,
+     * Llama's RMSNorms — 1, biases 0. Draws in parameter order from {@code seed}, so the same seed gives the
+     * same weights.
+     */
+    static void randomInit(Module model, long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         model.namedParameters().forEach((name, t) -> {
             float[] d = t.data();
             if (t.shape().rank() == 2) {
                 for (int i = 0; i < d.length; i++) d[i] = (float) (rnd.nextGaussian() * 0.02);
-            } else if (name.contains("ln_") && name.endsWith(".weight")) {
+            } else if (t.shape().rank() == 1 && name.endsWith(".weight")) {
                 Arrays.fill(d, 1f);
+            } else {
+                Arrays.fill(d, 0f);
             }
         });
     }
@@ -158,7 +215,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         throw new Lora4jException("/proc/self/status has no VmHWM line");
     }
 
-    private static double round(double v, int digits) {
+    static double round(double v, int digits) {
         double f = Math.pow(10, digits);
         return Math.round(v * f) / f;
     }
