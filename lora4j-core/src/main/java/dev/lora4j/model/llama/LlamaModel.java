@@ -2,7 +2,9 @@ package dev.lora4j.model.llama;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Add;
+import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.GroupedQueryAttention;
+import dev.lora4j.autograd.LmHeadLoss;
 import dev.lora4j.autograd.MatMul;
 import dev.lora4j.autograd.Rope;
 import dev.lora4j.autograd.SwiGlu;
@@ -151,6 +153,24 @@ public final class LlamaModel extends Module implements CausalLm {
     /** Logits (B·T, V) for token ids (B·T, row-major by batch); positions 0 .. T − 1 in every row. */
     @Override
     public Tensor forward(Tape tape, int[] ids, int B, int T) {
+        return head(tape, hidden(tape, ids, B, T));                                             // (B·T, V)
+    }
+
+    /**
+     * The head fused with the cross-entropy (the (B·T, V) logits never exist) when it is the tied embedding
+     * or a plain lm_head; an lm_head wrapped by LoRA goes the unfused way.
+     */
+    @Override
+    public Tensor loss(Tape tape, int[] ids, int B, int T, int[] targets) {
+        if (config.tieWordEmbeddings()) return LmHeadLoss.apply(tape, hidden(tape, ids, B, T), embedTokens.weight(), targets);
+        if (child("lm_head") instanceof Linear head && head.getClass() == Linear.class) {
+            return LmHeadLoss.apply(tape, hidden(tape, ids, B, T), head.weight(), targets);
+        }
+        return CrossEntropy.apply(tape, forward(tape, ids, B, T), targets);
+    }
+
+    /** The final hidden states (B·T, C), after model.norm. */
+    private Tensor hidden(Tape tape, int[] ids, int B, int T) {
         if (ids.length != B * T) throw new IllegalArgumentException(ids.length + " ids for a batch of " + B + " × " + T);
         if (T > config.maxPositionEmbeddings()) {
             throw new IllegalArgumentException("sequence length " + T + " exceeds max_position_embeddings " + config.maxPositionEmbeddings());
@@ -159,7 +179,7 @@ public final class LlamaModel extends Module implements CausalLm {
         Tensor x = embedTokens.forward(tape, ids);                                            // (B·T, C)
         x = decoderLayers(tape, x, B, T, rotary.tables(0, T),
                 (l, q, k, v) -> GroupedQueryAttention.apply(tape, q, k, v, B, T, NH, NKV, config.slidingWindow(l)));
-        return head(tape, model.layer("norm").forward(tape, x));                              // (B·T, V)
+        return model.layer("norm").forward(tape, x);                                            // (B·T, C)
     }
 
     @Override
