@@ -63,7 +63,7 @@ final class QuickstartCommand implements Callable<Integer> {
         int status = Main.run(w, err, "train", "--task", "seq-cls", "--model", base.toString(), "--data", dir.resolve("train.jsonl").toString(),
                 "--eval-data", dir.resolve("valid.jsonl").toString(), "--out", adapter.toString(), "--rank", "8", "--lr", lr,
                 "--epochs", Integer.toString(epochs), "--max-steps", Integer.toString(maxSteps), "--batch-size", "16",
-                "--seq-len", Integer.toString(seqLen), "--warmup", "5", "--eval-every", "15", "--save-every", "0");
+                "--seq-len", Integer.toString(seqLen), "--warmup", "5", "--eval-every", "25", "--save-every", "0");
         if (status != 0) return status;
         double trainSeconds = (System.nanoTime() - start) / 1e9;
         StringWriter evalOut = new StringWriter();
