@@ -12,6 +12,7 @@ import dev.lora4j.model.bert.BertConfig;
 import dev.lora4j.model.bert.BertForSequenceClassification;
 import dev.lora4j.model.bert.BertLoader;
 import dev.lora4j.model.bert.EncoderTokenizer;
+import dev.lora4j.tensor.Tensor;
 import dev.lora4j.train.Checkpoint;
 import dev.lora4j.train.MetricsLog;
 import dev.lora4j.train.SequenceClassificationTask;
@@ -21,6 +22,8 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +34,7 @@ import me.tongfei.progressbar.ProgressBar;
  * {@code lora4j train --task seq-cls}: LoRA on a BERT-family encoder with the classification head trained in full
  * (PEFT's SEQ_CLS: modules_to_save), on labelled texts. Writes the PEFT adapter with {@code label_map.json} beside
  * it, {@code metrics.jsonl} (eval lines: eval_loss, eval_accuracy, eval_macro_f1) and a resumable checkpoint.
+ * {@code --head-only} trains the head alone on the frozen encoder (the frozen-encoder baseline).
  */
 final class SeqClsTraining {
     private SeqClsTraining() {}
@@ -47,9 +51,16 @@ final class SeqClsTraining {
         if (!loaded.newlyInitialised().isEmpty()) w.printf("new (seeded) head parameters: %s%n", String.join(", ", loaded.newlyInitialised()));
         LoraConfig lora = loraConfig(c, model, loaded.newlyInitialised());
         LoraInjector.Report r = LoraInjector.apply(model, lora, c.seed);
-        w.printf("LoRA r=%d alpha=%s on %d modules: %s; trained in full: %s%n", c.rank, fmt(lora.loraAlpha()), r.targeted().size(),
-                String.join(", ", r.targeted()), String.join(", ", lora.modulesToSave()));
-        w.println(r.summary());
+        List<Tensor> noOps = c.headOnly ? freezeLora(model) : List.of();
+        if (c.headOnly) {
+            w.printf("head only: encoder frozen, no LoRA; trained in full: %s (the adapter keeps %d rank-1 LoRA layers with lora_B = 0, no-ops)%n",
+                    String.join(", ", lora.modulesToSave()), r.targeted().size());
+            w.println(headOnlyReport(model).summary());
+        } else {
+            w.printf("LoRA r=%d alpha=%s on %d modules: %s; trained in full: %s%n", c.rank, fmt(lora.loraAlpha()), r.targeted().size(),
+                    String.join(", ", r.targeted()), String.join(", ", lora.modulesToSave()));
+            w.println(r.summary());
+        }
         w.printf("labels: %s%n", labels);
         if (c.dryRun) return 0;
         int T = c.seqLen != null ? c.seqLen : Math.min(model.config().maxSequenceLength(), 128);
@@ -71,7 +82,12 @@ final class SeqClsTraining {
         }
         LoraConfig saved = lora.withBaseModel(c.modelDir.toString());
         Consumer<Path> export = dir -> {
-            AdapterIO.write(dir, model, saved);
+            noOps.forEach(p -> p.requiresGrad(true));   // --head-only: AdapterIO writes the trainable tensors; the no-op LoRA layers go too
+            try {
+                AdapterIO.write(dir, model, saved);
+            } finally {
+                noOps.forEach(p -> p.requiresGrad(false));
+            }
             labels.write(dir);
         };
         int startStep = c.resume ? c.resumedStep() : -1;
@@ -108,7 +124,7 @@ final class SeqClsTraining {
             });
         }
         export.accept(c.out);
-        w.printf("wrote the adapter to %s (label_map.json, metrics.jsonl, %s/)%n", c.out, Checkpoint.DIR);
+        w.printf("wrote the %s to %s (label_map.json, metrics.jsonl, %s/)%n", c.headOnly ? "head (as an adapter)" : "adapter", c.out, Checkpoint.DIR);
         return 0;
     }
 
@@ -130,6 +146,10 @@ final class SeqClsTraining {
 
     private static LoraConfig loraConfig(TrainCommand c, BertForSequenceClassification model, List<String> newlyInitialised) {
         if (c.targets != null && c.targetsRegex != null) throw new Lora4jException("give --targets or --targets-regex, not both");
+        if (c.headOnly) {
+            if (c.targets != null || c.targetsRegex != null) throw new Lora4jException("--head-only trains no LoRA: drop --targets / --targets-regex");
+            return SequenceClassificationTask.loraConfig(model.modelType(), newlyInitialised).withR(1).withAlpha(1);
+        }
         LoraConfig l = SequenceClassificationTask.loraConfig(model.modelType(), newlyInitialised).withR(c.rank)
                 .withAlpha(c.alpha != null ? c.alpha : 2.0 * c.rank).withDropout(c.dropout).withRslora(c.rslora);
         if (c.targetsRegex != null) return l.withTargets(new ModuleSpec.Regex(c.targetsRegex));
@@ -137,6 +157,34 @@ final class SeqClsTraining {
             return l.withTargets(new ModuleSpec.AllLinear());
         }
         return c.targets != null ? l.withTargets(new ModuleSpec.Names(c.targets)) : l;
+    }
+
+    /**
+     * --head-only: every LoRA layer is made a frozen no-op (lora_B = 0, so ΔW = 0 and the encoder computes exactly the
+     * base model), leaving only modules_to_save trainable. The layers stay in the model so that the adapter written
+     * loads anywhere a SEQ_CLS adapter does. Returns their weights.
+     */
+    private static List<Tensor> freezeLora(BertForSequenceClassification model) {
+        List<Tensor> out = new ArrayList<>();
+        model.namedParameters().forEach((name, p) -> {
+            if (name.contains(".lora_A.") || name.contains(".lora_B.")) {
+                if (name.contains(".lora_B.")) Arrays.fill(p.data(), 0f);
+                p.requiresGrad(false);
+                out.add(p);
+            }
+        });
+        return out;
+    }
+
+    /** The trainable / total count of the base model plus head, without the no-op LoRA layers. */
+    private static LoraInjector.Report headOnlyReport(BertForSequenceClassification model) {
+        long trainable = 0, total = 0;
+        for (Map.Entry<String, Tensor> e : model.namedParameters().entrySet()) {
+            if (e.getKey().contains(".lora_")) continue;
+            total += e.getValue().size();
+            if (e.getValue().requiresGrad()) trainable += e.getValue().size();
+        }
+        return new LoraInjector.Report(List.of(), trainable, total);
     }
 
     private static String fmt(double d) {

@@ -62,6 +62,11 @@ final class TrainCommand implements Callable<Integer> {
     boolean rslora;
     @Option(names = "--full", description = "Train every parameter instead (the baseline LoRA is compared with); writes a full model.")
     boolean full;
+    @Option(names = "--head-only", description = {"seq-cls: train only the classification head (and a newly initialised pooler) on the",
+            "frozen encoder, without LoRA: the frozen-encoder baseline. The adapter written keeps rank-1 LoRA layers",
+            "with lora_B = 0 (no-ops) so that eval / classify --adapter load it; --rank, --alpha, --dropout, --rslora",
+            "are ignored."})
+    boolean headOnly;
     @Option(names = "--lr", defaultValue = "2e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     float lr;
     @Option(names = "--epochs", defaultValue = "1", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
@@ -101,6 +106,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (Classifiers.task(task, modelDir, null).equals(Classifiers.SEQ_CLS)) return SeqClsTraining.run(this);
+        if (headOnly) throw new Lora4jException("--head-only is for --task seq-cls (a causal LM has no classification head)");
         var w = spec.commandLine().getOut();
         CausalLm model = ModelLoader.load(modelDir);
         LoraConfig lora = full ? null : loraConfig(model);

@@ -82,6 +82,29 @@ class SeqClsCliTest {
     }
 
     @Test
+    void headOnlyTrainsTheHeadOnTheFrozenEncoder() throws IOException {
+        Path out = tmp.resolve("head");
+        CliTest.Run train = CliTest.run("train", "--task", "seq-cls", "--model", TINY, "--data", TRAIN, "--out", out.toString(),
+                "--head-only", "--lr", "2e-2", "--schedule", "constant", "--max-steps", "20", "--batch-size", "16", "--seed", "3");
+        assertEquals(0, train.status(), train.err());
+        for (String s : List.of("head only: encoder frozen, no LoRA; trained in full: classifier, score", "trainable params: 66 ||",
+                "wrote the head (as an adapter) to")) {
+            assertTrue(train.out().contains(s), s + " in:\n" + train.out());
+        }
+        JsonNode eval = json(CliTest.run("eval", "--model", TINY, "--adapter", out.toString(), "--data",
+                TESTDATA.resolve("labelled/valid.tsv").toString(), "--json"));
+        assertEquals(16, eval.get("examples").asInt());
+        JsonNode plain = json(CliTest.run("embed", "--model", TINY, "--text", "the film was great", "--json"));
+        JsonNode adapted = json(CliTest.run("embed", "--model", TINY, "--adapter", out.toString(), "--text", "the film was great", "--json"));
+        assertEquals(plain.get("embeddings"), adapted.get("embeddings"), "the encoder is the base model's");
+
+        CliTest.Run targets = CliTest.run("train", "--model", TINY, "--data", TRAIN, "--out", tmp.resolve("t").toString(), "--head-only",
+                "--targets", "query", "--dry-run");
+        assertEquals(1, targets.status());
+        assertTrue(targets.err().contains("--head-only trains no LoRA"), targets.err());
+    }
+
+    @Test
     void errorsNameWhatIsWrong() throws IOException {
         CliTest.Run noHead = CliTest.run("classify", "--model", TINY, "--text", "good");
         assertEquals(1, noHead.status());
