@@ -24,7 +24,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -96,32 +95,8 @@ final class SeqClsTraining {
         try (MetricsLog log = MetricsLog.open(c.out.resolve("metrics.jsonl"), startStep);
              ProgressBar bar = Progress.bar("train", trainer.totalSteps(), " steps")) {
             if (startStep > 0) bar.stepTo(startStep);
-            trainer.run(c.out, c.resume, export, new Trainer.Listener() {
-                @Override
-                public void onStep(Trainer.StepMetrics m) {
-                    Map<String, Object> rec = new LinkedHashMap<>();
-                    rec.put("step", m.step());
-                    rec.put("loss", m.loss());
-                    rec.put("lr", m.lr());
-                    rec.put("grad_norm", m.gradNorm());
-                    rec.put("examples", m.tokens());
-                    rec.put("examples_per_s", m.tokensPerSecond());
-                    rec.put("elapsed_s", m.elapsedSeconds());
-                    log.write(rec);
-                    bar.stepTo(m.step());
-                    bar.setExtraMessage(String.format(" loss %.3f, %.0f examples/s", m.loss(), m.tokensPerSecond()));
-                }
-
-                @Override
-                public void onEval(int step, Map<String, Double> metrics) {
-                    Map<String, Object> rec = new LinkedHashMap<>();
-                    rec.put("step", step);
-                    rec.putAll(metrics);
-                    log.write(rec);
-                    w.printf("step %d: eval loss %.4f, accuracy %.4f, macro-F1 %.4f%n", step, metrics.get("eval_loss"),
-                            metrics.get("eval_accuracy"), metrics.get("eval_macro_f1"));
-                }
-            });
+            trainer.run(c.out, c.resume, export, new TrainingProgress(log, bar, w, "examples", m -> String.format(
+                    "eval loss %.4f, accuracy %.4f, macro-F1 %.4f", m.get("eval_loss"), m.get("eval_accuracy"), m.get("eval_macro_f1"))));
         }
         export.accept(c.out);
         w.printf("wrote the %s to %s (label_map.json, metrics.jsonl, %s/)%n", c.headOnly ? "head (as an adapter)" : "adapter", c.out, Checkpoint.DIR);

@@ -18,9 +18,7 @@ import dev.lora4j.train.Trainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -144,31 +142,8 @@ final class TrainCommand implements Callable<Integer> {
         try (MetricsLog log = MetricsLog.open(out.resolve("metrics.jsonl"), startStep);
              ProgressBar bar = Progress.bar("train", trainer.totalSteps(), " steps")) {
             if (startStep > 0) bar.stepTo(startStep);
-            trainer.run(out, resume, export, new Trainer.Listener() {
-                @Override
-                public void onStep(Trainer.StepMetrics m) {
-                    Map<String, Object> rec = new LinkedHashMap<>();
-                    rec.put("step", m.step());
-                    rec.put("loss", m.loss());
-                    rec.put("lr", m.lr());
-                    rec.put("grad_norm", m.gradNorm());
-                    rec.put("tokens", m.tokens());
-                    rec.put("tokens_per_s", m.tokensPerSecond());
-                    rec.put("elapsed_s", m.elapsedSeconds());
-                    log.write(rec);
-                    bar.stepTo(m.step());
-                    bar.setExtraMessage(String.format(" loss %.3f, %.0f tok/s", m.loss(), m.tokensPerSecond()));
-                }
-
-                @Override
-                public void onEval(int step, Map<String, Double> metrics) {
-                    Map<String, Object> rec = new LinkedHashMap<>();
-                    rec.put("step", step);
-                    rec.putAll(metrics);
-                    log.write(rec);
-                    w.printf("step %d: eval loss %.4f, perplexity %.2f%n", step, metrics.get("eval_loss"), metrics.get("eval_perplexity"));
-                }
-            });
+            trainer.run(out, resume, export, new TrainingProgress(log, bar, w, "tokens",
+                    m -> String.format("eval loss %.4f, perplexity %.2f", m.get("eval_loss"), m.get("eval_perplexity"))));
         }
         if (full) ModelSaver.writeInto(modelDir, model, out);
         else AdapterIO.write(out, model, lora.withBaseModel(modelDir.toString()));
