@@ -60,10 +60,9 @@ final class TrainCommand implements Callable<Integer> {
     boolean rslora;
     @Option(names = "--full", description = "Train every parameter instead (the baseline LoRA is compared with); writes a full model.")
     boolean full;
-    @Option(names = "--head-only", description = {"seq-cls: train only the classification head (and a newly initialised pooler) on the",
-            "frozen encoder, without LoRA: the frozen-encoder baseline. The adapter written keeps rank-1 LoRA layers",
-            "with lora_B = 0 (no-ops) so that eval / classify --adapter load it; --rank, --alpha, --dropout, --rslora",
-            "are ignored."})
+    @Option(names = "--head-only", description = "seq-cls: train only the classification head (and a newly initialised pooler) on the "
+            + "frozen encoder, without LoRA: the frozen-encoder baseline. The adapter written keeps rank-1 LoRA layers with "
+            + "lora_B = 0 (no-ops) so that eval / classify --adapter load it; --rank, --alpha, --dropout, --rslora are ignored.")
     boolean headOnly;
     @Option(names = "--lr", defaultValue = "2e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     float lr;
