@@ -149,8 +149,8 @@ final class BenchGenerateCommand implements Callable<Integer> {
             o.put("rank", v.equals("base") ? null : rank);
             o.put("targets", v.equals("base") ? null : t);
             o.put("runs", runs);
-            o.put("prefill_s", BenchTrainCommand.round(prefillS, 4));
-            o.put("decode_s", BenchTrainCommand.round(decodeS, 4));
+            o.put("prefill_s", BenchTrainCommand.round(prefillS, 6));
+            o.put("decode_s", BenchTrainCommand.round(decodeS, 6));
             o.put("decode_tokens_per_s", BenchTrainCommand.round((newTokens - 1) / decodeS, 2));
             o.put("decode_ms_per_token", BenchTrainCommand.round(1000 * decodeS / (newTokens - 1), 3));
             o.put("threads", Gemm.threads());

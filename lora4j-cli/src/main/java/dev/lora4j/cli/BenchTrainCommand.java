@@ -19,8 +19,6 @@ import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.Workspace;
 import dev.lora4j.train.AdamW;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -113,6 +111,8 @@ final class BenchTrainCommand implements Callable<Integer> {
     int warmup;
     @Option(names = "--threads", defaultValue = "0", description = "Informational: set threads with LORA4J_JAVA_OPTS=-Dlora4j.threads=N.")
     int threads;
+    @Option(names = "--base-dtype", defaultValue = "f32", description = "f32 or bf16: frozen base matrices and embeddings as bfloat16 (LoRA mode).")
+    String baseDtype;
     @Option(names = "--json", description = "Print only the JSON line (the default output is the same line).")
     boolean json;
 
@@ -134,6 +134,16 @@ final class BenchTrainCommand implements Callable<Integer> {
             LoraInjector.apply(model, loraConfig(p, rank, alpha, t), 0);
         } else {
             model.module().namedParameters().values().forEach(x -> x.requiresGrad(true));
+        }
+        boolean bf16 = switch (baseDtype) {
+            case "f32" -> false;
+            case "bf16" -> true;
+            default -> throw new Lora4jException("--base-dtype must be f32 or bf16, got '" + baseDtype + "'");
+        };
+        if (bf16 && !mode.equals("lora")) throw new Lora4jException("--base-dtype bf16 is for --mode lora (full training freezes nothing)");
+        if (bf16) {
+            model.module().frozenMatricesToBf16();
+            System.gc();                                       // drop the float32 arrays before the timed steps
         }
         Map<String, Tensor> trainable = new LinkedHashMap<>();
         model.module().namedParameters().forEach((n, x) -> {
@@ -172,6 +182,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         o.put("seq", seq);
         o.put("rank", mode.equals("lora") ? rank : null);
         o.put("targets", mode.equals("lora") ? t : null);
+        o.put("base_dtype", baseDtype);
         o.put("threads", Gemm.threads());
         o.put("params_total", total);
         o.put("params_trainable", trainable.values().stream().mapToLong(Tensor::size).sum());
@@ -208,11 +219,8 @@ final class BenchTrainCommand implements Callable<Integer> {
     }
 
     /** Peak resident set of the whole process as the OS counts it (VmHWM), in MB. */
-    static double peakRssMb() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-        }
-        throw new Lora4jException("/proc/self/status has no VmHWM line");
+    static double peakRssMb() {
+        return ProcessMemory.peakRssMb().orElseThrow(() -> new Lora4jException("/proc/self/status has no VmHWM line (peak RSS is read on Linux only)"));
     }
 
     static double round(double v, int digits) {

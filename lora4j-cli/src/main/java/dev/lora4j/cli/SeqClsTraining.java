@@ -11,6 +11,7 @@ import dev.lora4j.model.ModelLoader;
 import dev.lora4j.model.bert.BertConfig;
 import dev.lora4j.model.bert.BertForSequenceClassification;
 import dev.lora4j.model.bert.BertLoader;
+import dev.lora4j.model.bert.BertSaver;
 import dev.lora4j.model.bert.EncoderTokenizer;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.train.Checkpoint;
@@ -33,14 +34,16 @@ import me.tongfei.progressbar.ProgressBar;
  * {@code lora4j train --task seq-cls}: LoRA on a BERT-family encoder with the classification head trained in full
  * (PEFT's SEQ_CLS: modules_to_save), on labelled texts. Writes the PEFT adapter with {@code label_map.json} beside
  * it, {@code metrics.jsonl} (eval lines: eval_loss, eval_accuracy, eval_macro_f1) and a resumable checkpoint.
- * {@code --head-only} trains the head alone on the frozen encoder (the frozen-encoder baseline).
+ * {@code --head-only} trains the head alone on the frozen encoder (the frozen-encoder baseline); {@code --full} trains
+ * every parameter and writes a Hugging Face model directory (config.json with id2label, model.safetensors, tokenizer).
  */
 final class SeqClsTraining {
     private SeqClsTraining() {}
 
     static int run(TrainCommand c) {
         PrintWriter w = c.spec.commandLine().getOut();
-        if (c.full) throw new Lora4jException("--full is not supported with --task seq-cls (LoRA plus the classification head only)");
+        if (c.full && c.headOnly) throw new Lora4jException("give --full or --head-only, not both");
+        if (c.full && (c.targets != null || c.targetsRegex != null)) throw new Lora4jException("--full trains every parameter: drop --targets / --targets-regex");
         LabelledTexts train = LabelledTexts.read(c.data);
         LabelledTexts eval = c.evalData == null ? null : LabelledTexts.read(c.evalData);
         BertConfig base = ModelLoader.encoderConfig(c.modelDir);
@@ -48,10 +51,13 @@ final class SeqClsTraining {
         BertLoader.Loaded<BertForSequenceClassification> loaded = ModelLoader.loadSequenceClassifier(c.modelDir, labels, c.seed);
         BertForSequenceClassification model = loaded.model();
         if (!loaded.newlyInitialised().isEmpty()) w.printf("new (seeded) head parameters: %s%n", String.join(", ", loaded.newlyInitialised()));
-        LoraConfig lora = loraConfig(c, model, loaded.newlyInitialised());
-        LoraInjector.Report r = LoraInjector.apply(model, lora, c.seed);
+        LoraConfig lora = c.full ? null : loraConfig(c, model, loaded.newlyInitialised());
+        LoraInjector.Report r = c.full ? null : LoraInjector.apply(model, lora, c.seed);
         List<Tensor> noOps = c.headOnly ? freezeLora(model) : List.of();
-        if (c.headOnly) {
+        if (c.full) {
+            model.namedParameters().values().forEach(p -> p.requiresGrad(true));
+            w.printf("full fine-tuning: %,d trainable parameters (encoder and head)%n", model.parameterCount());
+        } else if (c.headOnly) {
             w.printf("head only: encoder frozen, no LoRA; trained in full: %s (the adapter keeps %d rank-1 LoRA layers with lora_B = 0, no-ops)%n",
                     String.join(", ", lora.modulesToSave()), r.targeted().size());
             w.println(headOnlyReport(model).summary());
@@ -62,6 +68,7 @@ final class SeqClsTraining {
         }
         w.printf("labels: %s%n", labels);
         if (c.dryRun) return 0;
+        c.storeBaseAs(model, c.full);
         int T = c.seqLen != null ? c.seqLen : Math.min(model.config().maxSequenceLength(), 128);
         if (T > model.config().maxSequenceLength()) {
             throw new Lora4jException("--seq-len " + T + " exceeds the model's maximum of " + model.config().maxSequenceLength() + " tokens");
@@ -79,8 +86,8 @@ final class SeqClsTraining {
         } catch (IOException e) {
             throw new Lora4jException(c.out + ": cannot create: " + e.getMessage(), e);
         }
-        LoraConfig saved = lora.withBaseModel(c.modelDir.toString());
-        Consumer<Path> export = dir -> {
+        LoraConfig saved = c.full ? null : lora.withBaseModel(c.modelDir.toString());
+        Consumer<Path> export = c.full ? dir -> BertSaver.writeInto(model, c.modelDir, dir) : dir -> {
             noOps.forEach(p -> p.requiresGrad(true));   // --head-only: AdapterIO writes the trainable tensors; the no-op LoRA layers go too
             try {
                 AdapterIO.write(dir, model, saved);
@@ -95,11 +102,16 @@ final class SeqClsTraining {
         try (MetricsLog log = MetricsLog.open(c.out.resolve("metrics.jsonl"), startStep);
              ProgressBar bar = Progress.bar("train", trainer.totalSteps(), " steps")) {
             if (startStep > 0) bar.stepTo(startStep);
-            trainer.run(c.out, c.resume, export, new TrainingProgress(log, bar, w, "examples", m -> String.format(
-                    "eval loss %.4f, accuracy %.4f, macro-F1 %.4f", m.get("eval_loss"), m.get("eval_accuracy"), m.get("eval_macro_f1"))));
+            TrainingProgress progress = new TrainingProgress(log, bar, w, "examples", m -> String.format(
+                    "eval loss %.4f, accuracy %.4f, macro-F1 %.4f", m.get("eval_loss"), m.get("eval_accuracy"), m.get("eval_macro_f1")));
+            trainer.run(c.out, c.resume, export, progress);
+            LoraInjector.Report counts = c.full ? new LoraInjector.Report(List.of(), model.parameterCount(), model.parameterCount())
+                    : c.headOnly ? headOnlyReport(model) : r;
+            progress.finish(counts.trainable(), counts.total());
         }
         export.accept(c.out);
-        w.printf("wrote the %s to %s (label_map.json, metrics.jsonl, %s/)%n", c.headOnly ? "head (as an adapter)" : "adapter", c.out, Checkpoint.DIR);
+        w.printf("wrote the %s to %s (%s, metrics.jsonl, %s/)%n", c.full ? "model" : c.headOnly ? "head (as an adapter)" : "adapter", c.out,
+                c.full ? "config.json with the labels" : "label_map.json", Checkpoint.DIR);
         return 0;
     }
 

@@ -64,6 +64,9 @@ final class TrainCommand implements Callable<Integer> {
             + "frozen encoder, without LoRA: the frozen-encoder baseline. The adapter written keeps rank-1 LoRA layers with "
             + "lora_B = 0 (no-ops) so that eval / classify --adapter load it; --rank, --alpha, --dropout, --rslora are ignored.")
     boolean headOnly;
+    @Option(names = "--base-dtype", defaultValue = "f32", paramLabel = "DTYPE", description = {"f32 or bf16: store the frozen base",
+            "matrices and embeddings as bfloat16 (half their memory; LoRA and --head-only, not --full) (default: ${DEFAULT-VALUE})."})
+    String baseDtype;
     @Option(names = "--lr", defaultValue = "2e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     float lr;
     @Option(names = "--epochs", defaultValue = "1", description = "Passes over the data (default: ${DEFAULT-VALUE}).")
@@ -107,15 +110,17 @@ final class TrainCommand implements Callable<Integer> {
         var w = spec.commandLine().getOut();
         CausalLm model = ModelLoader.load(modelDir);
         LoraConfig lora = full ? null : loraConfig(model);
+        LoraInjector.Report report = null;
         if (full) {
             model.module().namedParameters().values().forEach(p -> p.requiresGrad(true));
             w.printf("full fine-tuning: %,d trainable parameters%n", model.module().parameterCount());
         } else {
-            LoraInjector.Report r = LoraInjector.apply(model, lora, seed);
-            w.printf("LoRA r=%d alpha=%s on %d modules: %s%n", rank, fmt(lora.loraAlpha()), r.targeted().size(), String.join(", ", r.targeted()));
-            w.println(r.summary());
+            report = LoraInjector.apply(model, lora, seed);
+            w.printf("LoRA r=%d alpha=%s on %d modules: %s%n", rank, fmt(lora.loraAlpha()), report.targeted().size(), String.join(", ", report.targeted()));
+            w.println(report.summary());
         }
         if (dryRun) return 0;
+        storeBaseAs(model.module(), full);
         int T = seqLen != null ? seqLen : Math.min(model.maxPositions(), 128);
         if (T > model.maxPositions()) throw new Lora4jException("--seq-len " + T + " exceeds the model's n_positions " + model.maxPositions());
         TrainConfig cfg = new TrainConfig(lr, epochs, maxSteps, batchSize, gradAccum, T, warmup, schedule(), weightDecay, maxGradNorm,
@@ -141,8 +146,11 @@ final class TrainCommand implements Callable<Integer> {
         try (MetricsLog log = MetricsLog.open(out.resolve("metrics.jsonl"), startStep);
              ProgressBar bar = Progress.bar("train", trainer.totalSteps(), " steps")) {
             if (startStep > 0) bar.stepTo(startStep);
-            trainer.run(out, resume, export, new TrainingProgress(log, bar, w, "tokens",
-                    m -> String.format("eval loss %.4f, perplexity %.2f", m.get("eval_loss"), m.get("eval_perplexity"))));
+            TrainingProgress progress = new TrainingProgress(log, bar, w, "tokens",
+                    m -> String.format("eval loss %.4f, perplexity %.2f", m.get("eval_loss"), m.get("eval_perplexity")));
+            trainer.run(out, resume, export, progress);
+            long total = model.module().parameterCount();
+            progress.finish(full ? total : report.trainable(), full ? total : report.total());
         }
         if (full) ModelSaver.writeInto(modelDir, model, out);
         else AdapterIO.write(out, model, lora.withBaseModel(modelDir.toString()));
@@ -158,6 +166,17 @@ final class TrainCommand implements Callable<Integer> {
         else if (targets != null && targets.size() == 1 && targets.get(0).equalsIgnoreCase(ModuleSpec.ALL_LINEAR)) c = c.withTargets(new ModuleSpec.AllLinear());
         else if (targets != null) c = c.withTargets(new ModuleSpec.Names(targets));
         return c;
+    }
+
+    /** --base-dtype bf16: the frozen matrices and embeddings become bfloat16 (after LoRA was injected, so the base ones). */
+    void storeBaseAs(dev.lora4j.nn.Module model, boolean trainsEverything) {
+        String d = baseDtype.toLowerCase(java.util.Locale.ROOT);
+        if (d.equals("f32") || d.equals("float32")) return;
+        if (!d.equals("bf16") && !d.equals("bfloat16")) throw new Lora4jException("--base-dtype '" + baseDtype + "' is not f32 or bf16");
+        if (trainsEverything) throw new Lora4jException("--base-dtype bf16 stores frozen weights; --full freezes none (drop one)");
+        long n = model.frozenMatricesToBf16();
+        System.gc();                                           // the float32 arrays are garbage now: return them before training
+        spec.commandLine().getOut().printf("frozen base weights stored as bfloat16: %,d values (%,.0f MB saved)%n", n, 2.0 * n / 1e6);
     }
 
     int resumedStep() {

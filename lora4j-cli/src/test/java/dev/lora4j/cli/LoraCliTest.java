@@ -34,7 +34,8 @@ class LoraCliTest {
             assertTrue(Files.exists(out.resolve(f)), f);
         }
         List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
-        assertEquals(6, metrics.size(), "4 step lines and 2 eval lines");
+        assertEquals(7, metrics.size(), "4 step lines, 2 eval lines and the summary");
+        assertTrue(metrics.get(6).contains("\"train_runtime_s\"") && metrics.get(6).contains("\"trainable_params\""), metrics.get(6));
         JsonNode first = new ObjectMapper().readTree(metrics.get(0));
         for (String k : List.of("step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s")) assertTrue(first.has(k), k);
 

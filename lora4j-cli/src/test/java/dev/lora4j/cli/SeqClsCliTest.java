@@ -38,8 +38,12 @@ class SeqClsCliTest {
                 "checkpoint/label_map.json", "checkpoint/trainer_state.json")) {
             assertTrue(Files.exists(out.resolve(f)), f);
         }
-        JsonNode last = JSON.readTree(Files.readAllLines(out.resolve("metrics.jsonl")).getLast());
+        List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
+        JsonNode last = JSON.readTree(metrics.get(metrics.size() - 2)), summary = JSON.readTree(metrics.getLast());
         assertTrue(last.has("eval_accuracy") && last.has("eval_macro_f1"), last.toString());
+        assertEquals(4 * (4 * 32 + 32 * 4) + 66, summary.get("trainable_params").asLong(), summary.toString());   // 4 × (A, B) at r=4 + head
+        assertTrue(summary.get("peak_rss_mb").asDouble() > 10 && summary.get("train_runtime_s").asDouble() > 0, summary.toString());
+        assertTrue(train.out().contains("peak memory (resident set of the process): "), train.out());
 
         JsonNode eval = json(CliTest.run("eval", "--model", TINY, "--adapter", out.toString(), "--data",
                 TESTDATA.resolve("labelled/valid.tsv").toString(), "--json"));
@@ -102,6 +106,31 @@ class SeqClsCliTest {
                 "--targets", "query", "--dry-run");
         assertEquals(1, targets.status());
         assertTrue(targets.err().contains("--head-only trains no LoRA"), targets.err());
+    }
+
+    @Test
+    void fullFineTuningWritesAModelThatEvalAndClassifyLoad() throws IOException {
+        Path out = tmp.resolve("full");
+        CliTest.Run train = CliTest.run("train", "--task", "seq-cls", "--model", TINY, "--data", TRAIN, "--out", out.toString(),
+                "--full", "--lr", "3e-3", "--schedule", "constant", "--max-steps", "60", "--batch-size", "16", "--seed", "3",
+                "--eval-data", TESTDATA.resolve("labelled/valid.csv").toString());
+        assertEquals(0, train.status(), train.err());
+        assertTrue(train.out().contains("full fine-tuning: 22,562 trainable parameters") && train.out().contains("wrote the model to"), train.out());
+        for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "metrics.jsonl", "checkpoint/model.safetensors")) {
+            assertTrue(Files.exists(out.resolve(f)), f);
+        }
+        List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
+        JsonNode last = JSON.readTree(metrics.get(metrics.size() - 2));
+        assertEquals(22_562, JSON.readTree(metrics.getLast()).get("trainable_params").asLong());
+        JsonNode eval = json(CliTest.run("eval", "--model", out.toString(), "--data", TESTDATA.resolve("labelled/valid.tsv").toString(), "--json"));
+        assertEquals(last.get("eval_accuracy").asDouble(), eval.get("accuracy").asDouble(), 1e-9, "the saved model is the trained one");
+        assertTrue(eval.get("accuracy").asDouble() >= 0.85, eval.toString());
+        CliTest.Run one = CliTest.run("classify", "--model", out.toString(), "--text", "the film was great");
+        assertEquals(0, one.status(), one.err());
+
+        CliTest.Run both = CliTest.run("train", "--model", TINY, "--data", TRAIN, "--out", tmp.resolve("b").toString(), "--full", "--head-only");
+        assertEquals(1, both.status());
+        assertTrue(both.err().contains("--full or --head-only, not both"), both.err());
     }
 
     @Test

@@ -54,7 +54,7 @@ public final class CausalSelfAttention {
                 float[] dO = out.grad(), dX = qkv.grad();
                 Gemm.parallelFor(B * NH, bh -> {
                     int b = bh / NH, h = bh % NH, q = b * T * C3 + h * HS, p = bh * T * T, o = b * T * C + h * HS;
-                    float[] dP = new float[T * T];
+                    float[] dP = Ops.scratch(T * T);                                     // overwritten below
                     K.gemmABt(dP, 0, T, dO, o, C, X, q + 2 * C, C3, T, T, HS, false);       // dPd = dout·vᵀ
                     K.gemmAtB(dX, q + 2 * C, C3, Pd, p, T, dO, o, C, T, HS, T, true);      // dv += Pdᵀ·dout
                     for (int i = 0; i < T; i++) {

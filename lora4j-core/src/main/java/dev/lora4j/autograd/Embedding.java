@@ -20,8 +20,16 @@ public final class Embedding {
         }
         boolean needsGrad = tape.needsGrad(weight);
         Tensor out = Ops.output(new Shape(ids.length, C), needsGrad);
-        float[] W = weight.data(), O = out.data();
-        for (int i = 0; i < ids.length; i++) System.arraycopy(W, ids[i] * C, O, i * C, C);
+        float[] O = out.data();
+        if (weight.isBf16()) {                                                   // a frozen table stored as bfloat16: widen the rows
+            short[] H = weight.bf16();
+            for (int i = 0; i < ids.length; i++) {
+                for (int c = 0, w = ids[i] * C, o = i * C; c < C; c++) O[o + c] = Float.intBitsToFloat(H[w + c] << 16);
+            }
+        } else {
+            float[] W = weight.data();
+            for (int i = 0; i < ids.length; i++) System.arraycopy(W, ids[i] * C, O, i * C, C);
+        }
         if (needsGrad) {
             tape.record(out, () -> {
                 float[] dW = weight.grad(), dO = out.grad();

@@ -4,6 +4,7 @@ import dev.lora4j.kernels.Gemm;
 import dev.lora4j.kernels.KernelProvider;
 import dev.lora4j.kernels.Kernels;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.Workspace;
 
 /**
  * Grouped-query causal attention as HF modeling_llama.py's eager_attention_forward computes it: q holds NH
@@ -30,7 +31,7 @@ public final class GroupedQueryAttention {
         Tensor out = Ops.output(q.shape(), needsGrad);
         float scale = (float) (1.0 / Math.sqrt(HD));
         float[] Q = q.data(), Kd = k.data(), V = v.data(), O = out.data();
-        float[] P = new float[B * NH * T * T];                                            // (B, NH, T, T)
+        float[] P = Workspace.floats(B * NH * T * T);                                     // (B, NH, T, T)
         Kernels K = KernelProvider.get();
         Gemm.parallelFor(B * NH, bh -> {
             int b = bh / NH, h = bh % NH, qo = b * T * QW + h * HD, ko = b * T * KW + (h / group) * HD, p = bh * T * T;
@@ -46,7 +47,7 @@ public final class GroupedQueryAttention {
                 float[] dV = v.requiresGrad() ? v.grad() : null;
                 Gemm.parallelFor(B * NKV, bg -> {
                     int b = bg / NKV, g = bg % NKV, ko = b * T * KW + g * HD;
-                    float[] dS = new float[T * T];
+                    float[] dS = Ops.scratch(T * T);
                     for (int h = g * group; h < (g + 1) * group; h++) {
                         int qo = b * T * QW + h * HD, p = (b * NH + h) * T * T;
                         if (dV != null) K.gemmAtB(dV, ko, KW, P, p, T, dO, qo, QW, T, HD, T, true);   // dv += Pᵀ·dout

@@ -31,16 +31,20 @@ public final class LmHeadLoss {
         int count = CrossEntropy.countTargets(targets);
         boolean needsGrad = tape.needsGrad(x, w);
         Tensor loss = Ops.output(new Shape(), needsGrad);
-        float[] X = x.data(), W = w.data();
+        float[] X = x.data();
+        boolean half = w.isBf16();                                               // a frozen head stored as bfloat16
+        float[] W = half ? null : w.data();
+        short[] H = half ? w.bf16() : null;
         float[] dxUnit = needsGrad && x.requiresGrad() ? Workspace.floats(X.length) : null;
-        float[] dwUnit = needsGrad && w.requiresGrad() ? new float[W.length] : null;
+        float[] dwUnit = needsGrad && w.requiresGrad() ? new float[w.size()] : null;
         int rows = (int) Math.max(1, Math.min(N, CHUNK_BYTES / (4L * V)));
         float[] logits = Workspace.floats(rows * V);
         double[] rowLoss = new double[N];
         Kernels K = KernelProvider.get();
         for (int r0 = 0; r0 < N; r0 += rows) {
             int n = Math.min(rows, N - r0), first = r0;
-            Gemm.abt(logits, 0, V, X, r0 * C, C, W, 0, C, n, V, C, false);             // (n, V)
+            if (half) Gemm.abt(logits, 0, V, X, r0 * C, C, H, 0, C, n, V, C, false);   // (n, V)
+            else Gemm.abt(logits, 0, V, X, r0 * C, C, W, 0, C, n, V, C, false);
             Gemm.parallelFor(n, i -> {
                 int t = targets[first + i], o = i * V;
                 if (t == CrossEntropy.IGNORE_INDEX) {
@@ -56,7 +60,8 @@ public final class LmHeadLoss {
                     logits[o + t] -= 1f / count;
                 }
             });
-            if (dxUnit != null) Gemm.ab(dxUnit, r0 * C, C, logits, 0, V, W, 0, C, n, C, V, false);      // (n, V)·(V, C)
+            if (dxUnit != null && half) Gemm.ab(dxUnit, r0 * C, C, logits, 0, V, H, 0, C, n, C, V, false);  // (n, V)·(V, C)
+            else if (dxUnit != null) Gemm.ab(dxUnit, r0 * C, C, logits, 0, V, W, 0, C, n, C, V, false);
             if (dwUnit != null) Gemm.atb(dwUnit, 0, C, logits, 0, V, X, r0 * C, C, V, C, n, true);     // (V, n)·(n, C)
         }
         double total = 0;

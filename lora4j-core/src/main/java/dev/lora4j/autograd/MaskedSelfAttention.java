@@ -4,6 +4,7 @@ import dev.lora4j.kernels.Gemm;
 import dev.lora4j.kernels.KernelProvider;
 import dev.lora4j.kernels.Kernels;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.Workspace;
 
 /**
  * Bidirectional multi-head self-attention over a right-padded batch, as HF BertSelfAttention computes it
@@ -34,8 +35,8 @@ public final class MaskedSelfAttention {
         Tensor out = Ops.output(q.shape(), needsGrad);
         float scale = (float) (1.0 / Math.sqrt(HS));
         float[] Q = q.data(), Kx = k.data(), V = v.data(), O = out.data();
-        float[] P = new float[B * NH * T * T];                                       // (B, NH, T, T)
-        float[] Pd = dropout > 0f ? new float[P.length] : P;                          // P after dropout
+        float[] P = Workspace.floats(B * NH * T * T);                                // (B, NH, T, T)
+        float[] Pd = dropout > 0f ? Workspace.floats(P.length) : P;                   // P after dropout
         float[] drop = dropout > 0f ? Dropout.mask(P.length, dropout, seed) : null;
         Kernels K = KernelProvider.get();
         Gemm.parallelFor(B * NH, bh -> {
@@ -68,7 +69,7 @@ public final class MaskedSelfAttention {
                     int off = (bh / NH) * T * C + (bh % NH) * HS, p = bh * T * T;
                     if (dV != null) K.gemmAtB(dV, off, C, Pd, p, T, dO, off, C, T, HS, T, true);   // dv += Pdᵀ·dout
                     if (dQ == null && dK == null) return;
-                    float[] dP = new float[T * T];
+                    float[] dP = Ops.scratch(T * T);
                     K.gemmABt(dP, 0, T, dO, off, C, V, off, C, T, T, HS, false);                // dPd = dout·vᵀ
                     for (int i = 0; i < T; i++) {
                         int row = i * T;

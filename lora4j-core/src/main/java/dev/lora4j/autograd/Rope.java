@@ -1,6 +1,7 @@
 package dev.lora4j.autograd;
 
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.Workspace;
 
 /**
  * Rotary position embedding in HF's rotate-half layout (modeling_llama.py apply_rotary_pos_emb):
@@ -26,9 +27,10 @@ public final class Rope {
         if (needsGrad) {
             tape.record(y, () -> {
                 float[] dX = x.grad(), dY = y.grad();
-                float[] back = new float[dY.length];
+                float[] back = Workspace.floats(dY.length);
                 rotate(dY, back, B * T, T, H, HD, cos, sin, true);
                 for (int i = 0; i < back.length; i++) dX[i] += back[i];
+                Workspace.recycle(back);
             });
         }
         return y;

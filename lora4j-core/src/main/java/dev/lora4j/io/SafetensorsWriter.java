@@ -3,6 +3,7 @@
 // Follows huggingface/safetensors `serialize_to_file` (0.8): same layout, byte for byte.
 package dev.lora4j.io;
 
+import dev.lora4j.tensor.BFloat16;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.Lora4jException;

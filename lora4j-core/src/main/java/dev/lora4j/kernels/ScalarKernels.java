@@ -32,6 +32,35 @@ public final class ScalarKernels implements Kernels {
         gemmStrided(c, cOff, ldc, a, aOff, 1, lda, b, bOff, ldb, m, n, k, accumulate);
     }
 
+    @Override
+    public void gemmABtBf16(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, short[] b, int bOff, int ldb,
+                            int m, int n, int k, boolean accumulate) {
+        float[] row = new float[k];                                          // B's row j, widened
+        for (int j = 0; j < n; j++) {
+            widen(b, bOff + j * ldb, row, k);
+            for (int i = 0; i < m; i++) {
+                float s = dot(a, aOff + i * lda, row, 0, k);
+                int ci = cOff + i * ldc + j;
+                c[ci] = accumulate ? c[ci] + s : s;
+            }
+        }
+    }
+
+    @Override
+    public void gemmABBf16(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, short[] b, int bOff, int ldb,
+                           int m, int n, int k, boolean accumulate) {
+        if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+        float[] row = new float[n];                                          // B's row p, widened
+        for (int p = 0; p < k; p++) {
+            widen(b, bOff + p * ldb, row, n);
+            for (int i = 0; i < m; i++) axpy(c, cOff + i * ldc, a[aOff + i * lda + p], row, 0, n);
+        }
+    }
+
+    private static void widen(short[] h, int off, float[] dst, int n) {
+        for (int i = 0; i < n; i++) dst[i] = Float.intBitsToFloat(h[off + i] << 16);
+    }
+
     /** C[i, :] (+)= Σ_k A(i, k) · B[k, :] where A(i, k) = a[aOff + i·aRow + k·aCol]. */
     private void gemmStrided(float[] c, int cOff, int ldc, float[] a, int aOff, int aRow, int aCol,
                              float[] b, int bOff, int ldb, int m, int n, int k, boolean accumulate) {

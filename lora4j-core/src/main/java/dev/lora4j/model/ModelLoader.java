@@ -14,6 +14,7 @@ import dev.lora4j.model.gpt2.Gpt2Loader;
 import dev.lora4j.model.gpt2.Gpt2Model;
 import dev.lora4j.model.llama.LlamaConfig;
 import dev.lora4j.model.llama.LlamaLoader;
+import dev.lora4j.nn.StateDict;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.OptionalInt;
@@ -58,7 +59,7 @@ public final class ModelLoader {
         if (onnx != null) return BertOnnx.encoder(onnx);
         BertConfig config = bertConfig(dir);
         try (WeightStore weights = WeightStore.open(dir)) {
-            return BertLoader.encoder(config, BertLoader.Weights.of(weights));
+            return BertLoader.encoder(config, StateDict.Source.of(weights));
         }
     }
 
@@ -75,7 +76,7 @@ public final class ModelLoader {
             throw new Lora4jException(dir.resolve("config.json") + ": names no labels (id2label); give the labels (training data or an adapter's label_map.json)");
         }
         try (WeightStore weights = WeightStore.open(dir)) {
-            return BertLoader.classifier(labels == null ? config : config.withLabels(labels), BertLoader.Weights.of(weights), seed);
+            return BertLoader.classifier(labels == null ? config : config.withLabels(labels), StateDict.Source.of(weights), seed);
         }
     }
 

@@ -87,6 +87,22 @@ public abstract class Module {
     }
 
     /**
+     * Stores every frozen matrix and embedding table (each frozen 2-D parameter) as bfloat16: half their memory,
+     * the base weights of LoRA training ({@code --base-dtype bf16}). Norm weights and biases stay float32, as do
+     * the trainable parameters. Returns the number of values converted.
+     */
+    public final long frozenMatricesToBf16() {
+        long n = 0;
+        for (Tensor t : namedParameters().values()) {
+            if (!t.requiresGrad() && t.shape().rank() == 2 && !t.isBf16()) {
+                t.toBf16();
+                n += t.size();
+            }
+        }
+        return n;
+    }
+
+    /**
      * Seeds every dropout in the tree for the next forward pass from one number (the trainer derives it
      * from the run's seed and the step), so a step can be replayed exactly after a resume.
      */

@@ -5,7 +5,7 @@
 package dev.lora4j.onnx;
 
 import dev.lora4j.Lora4jException;
-import dev.lora4j.io.BFloat16;
+import dev.lora4j.tensor.BFloat16;
 import dev.lora4j.onnx.OnnxTensor.Storage;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -6,11 +6,14 @@ import java.util.Arrays;
  * A dense row-major float32 tensor with an optional gradient of the same shape.
  * Parameters and activations are both tensors; {@link #requiresGrad()} says whether backward must
  * produce a gradient for it. The gradient buffer is allocated on first use, so a frozen weight never
- * has one.
+ * has one. A frozen weight may instead be stored as bfloat16 ({@link #toBf16()}: half the memory); the
+ * matrix products widen it as they pack it, and {@link #data()} is then unavailable.
  */
 public final class Tensor {
-    private final float[] data;
+    private float[] data;
+    private short[] bf16;
     private final Shape shape;
+    private final int size;
     private boolean requiresGrad;
     private boolean pooled;
     private float[] grad;
@@ -21,6 +24,7 @@ public final class Tensor {
         }
         this.shape = shape;
         this.data = data;
+        this.size = data.length;
     }
 
     public static Tensor zeros(int... dims) {
@@ -32,8 +36,36 @@ public final class Tensor {
         return new Tensor(new Shape(dims), data);
     }
 
+    /** The float32 values; a tensor stored as bfloat16 has none (an {@link IllegalStateException} says so). */
     public float[] data() {
+        if (data == null) throw new IllegalStateException("tensor " + shape + " is stored as bfloat16 (a frozen base weight): it has no float32 data");
         return data;
+    }
+
+    /** Whether the values are stored as bfloat16 bit patterns ({@link #bf16()}) instead of float32. */
+    public boolean isBf16() {
+        return bf16 != null;
+    }
+
+    /** The bfloat16 bit patterns of a tensor stored as bfloat16 (the upper half of each float32). */
+    public short[] bf16() {
+        if (bf16 == null) throw new IllegalStateException("tensor " + shape + " is stored as float32");
+        return bf16;
+    }
+
+    /**
+     * Stores this frozen tensor as bfloat16 (each value rounded to nearest, ties to even), dropping its float32
+     * array: half the memory, the precision of the weights of most released checkpoints. Only for a tensor that
+     * requires no gradient; idempotent.
+     */
+    public Tensor toBf16() {
+        if (requiresGrad) throw new IllegalStateException("tensor " + shape + " requires a gradient: only frozen tensors are stored as bfloat16");
+        if (bf16 != null) return this;
+        short[] h = new short[data.length];
+        for (int i = 0; i < h.length; i++) h[i] = BFloat16.fromFloat(data[i]);
+        bf16 = h;
+        data = null;
+        return this;
     }
 
     public Shape shape() {
@@ -45,7 +77,7 @@ public final class Tensor {
     }
 
     public int size() {
-        return data.length;
+        return size;
     }
 
     public boolean requiresGrad() {
@@ -53,6 +85,7 @@ public final class Tensor {
     }
 
     public Tensor requiresGrad(boolean value) {
+        if (value && bf16 != null) throw new IllegalStateException("tensor " + shape + " is stored as bfloat16 and cannot be trained");
         this.requiresGrad = value;
         if (!value) grad = null;
         return this;
@@ -68,7 +101,7 @@ public final class Tensor {
     /** The gradient buffer, allocated (zeroed) on first call. Only for tensors that require a gradient. */
     public float[] grad() {
         if (!requiresGrad) throw new IllegalStateException("tensor " + shape + " does not require a gradient");
-        if (grad == null) grad = pooled ? Workspace.floats(data.length) : new float[data.length];
+        if (grad == null) grad = pooled ? Workspace.floats(size()) : new float[size()];
         return grad;
     }
 

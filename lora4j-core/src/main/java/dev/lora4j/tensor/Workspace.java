@@ -3,6 +3,7 @@ package dev.lora4j.tensor;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -12,12 +13,16 @@ import java.util.Set;
  * by the first step instead of planned): while a workspace is open on a thread, ops take their outputs,
  * activation gradients and scratch from it; {@link #reset()} at the start of the next micro-batch hands
  * them all back. Steady-state steps then allocate nothing large, so the heap stops growing and the GC
- * stays idle. Arrays come back zeroed. Only the opening thread uses it.
+ * stays idle. When shapes change from step to step (padded batches of varying length), a reset also drops the
+ * free arrays of every size the finished step did not ask for, so the pool never holds more than about one
+ * step's arrays. A workspace opened inside another (an evaluation during training) borrows the outer one's free
+ * arrays and gives everything back when closed. Arrays come back zeroed. Only the opening thread uses it.
  */
 public final class Workspace implements AutoCloseable {
     private static final ThreadLocal<Workspace> CURRENT = new ThreadLocal<>();
     private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
     private final Set<float[]> taken = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Set<Integer> askedSinceReset = new HashSet<>();
     private final Workspace previous;
 
     private Workspace(Workspace previous) {
@@ -43,12 +48,19 @@ public final class Workspace implements AutoCloseable {
     }
 
     private float[] take(int n) {
-        ArrayDeque<float[]> q = free.get(n);
-        float[] a = q == null ? null : q.poll();
+        askedSinceReset.add(n);
+        float[] a = poll(n);
         if (a == null) a = new float[n];
         else Arrays.fill(a, 0f);
         taken.add(a);
         return a;
+    }
+
+    /** A free array of n floats from this workspace or, for a nested one, from those it was opened inside. */
+    private float[] poll(int n) {
+        ArrayDeque<float[]> q = free.get(n);
+        float[] a = q == null ? null : q.poll();
+        return a != null || previous == null ? a : previous.poll(n);
     }
 
     /** Hands one array back early (an activation gradient whose op has run its backward); ignores foreign arrays. */
@@ -59,14 +71,25 @@ public final class Workspace implements AutoCloseable {
 
     /** Everything taken since the last reset becomes free again: the caller guarantees none of it is still used. */
     public void reset() {
+        free.keySet().retainAll(askedSinceReset);
+        askedSinceReset.clear();
         for (float[] a : taken) free.computeIfAbsent(a.length, k -> new ArrayDeque<>()).add(a);
         taken.clear();
     }
 
+    /**
+     * Ends this workspace. A nested one (an evaluation inside a training run) hands all its arrays to the one it was
+     * opened in, as free arrays: the next evaluation or step reuses them instead of the heap growing by their size.
+     */
     @Override
     public void close() {
+        if (previous != null) {
+            for (float[] a : taken) previous.free.computeIfAbsent(a.length, k -> new ArrayDeque<>()).add(a);
+            free.forEach((n, q) -> previous.free.computeIfAbsent(n, k -> new ArrayDeque<>()).addAll(q));
+        }
         free.clear();
         taken.clear();
+        askedSinceReset.clear();
         if (previous == null) CURRENT.remove();
         else CURRENT.set(previous);
     }

@@ -12,6 +12,7 @@ import dev.lora4j.model.bert.EncoderBatch;
 import dev.lora4j.model.bert.EncoderTokenizer;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.Workspace;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -97,19 +98,22 @@ public final class SequenceClassificationTask implements TrainingTask {
         int L = model.labels().size();
         int[] actual = new int[examples.size()], predicted = new int[examples.size()];
         double total = 0;
-        for (int s = 0; s < examples.size(); s += batchSize) {
-            List<Example> batch = examples.subList(s, Math.min(examples.size(), s + batchSize));
-            int[] labels = batch.stream().mapToInt(Example::label).toArray();
-            Tape tape = Tape.noGrad();
-            Tensor logits = model.forward(tape, batch(model, batch));
-            total += (double) CrossEntropy.apply(tape, logits, labels).data()[0] * batch.size();
-            for (int b = 0; b < batch.size(); b++) {
-                int best = 0;
-                for (int j = 1; j < L; j++) if (logits.data()[b * L + j] > logits.data()[b * L + best]) best = j;
-                actual[s + b] = labels[b];
-                predicted[s + b] = best;
+        try (Workspace ws = Workspace.open()) {                              // each batch's activations die with it
+            for (int s = 0; s < examples.size(); s += batchSize) {
+                ws.reset();
+                List<Example> batch = examples.subList(s, Math.min(examples.size(), s + batchSize));
+                int[] labels = batch.stream().mapToInt(Example::label).toArray();
+                Tape tape = Tape.noGrad();
+                Tensor logits = model.forward(tape, batch(model, batch));
+                total += (double) CrossEntropy.apply(tape, logits, labels).data()[0] * batch.size();
+                for (int b = 0; b < batch.size(); b++) {
+                    int best = 0;
+                    for (int j = 1; j < L; j++) if (logits.data()[b * L + j] > logits.data()[b * L + best]) best = j;
+                    actual[s + b] = labels[b];
+                    predicted[s + b] = best;
+                }
+                progress.accept(batch.size());
             }
-            progress.accept(batch.size());
         }
         return new Evaluation(total / examples.size(), ClassificationMetrics.of(actual, predicted, L), predicted);
     }

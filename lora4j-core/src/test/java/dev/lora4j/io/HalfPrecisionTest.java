@@ -2,6 +2,7 @@
 // (IEEE 754 binary16; bfloat16 = upper half of binary32, round to nearest even as PyTorch does).
 package dev.lora4j.io;
 
+import dev.lora4j.tensor.BFloat16;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;

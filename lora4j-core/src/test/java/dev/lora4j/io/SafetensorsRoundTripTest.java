@@ -2,6 +2,7 @@
 // safetensors library 0.8.0 (hex below, produced with safetensors.serialize / safetensors.numpy.save).
 package dev.lora4j.io;
 
+import dev.lora4j.tensor.BFloat16;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,5 +1,6 @@
 package dev.lora4j.kernels;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -144,6 +145,62 @@ class KernelParityTest {
             scalar.scale(es, 2, n, 0.5f);
             for (int i = 0; i < n; i++) assertEquals(es[2 + i], e[2 + i], 2e-7 * Math.abs(es[2 + i]) + 1e-30, "scale");
         }
+    }
+
+    /**
+     * The bfloat16-B forms equal, bit for bit, the float32 forms on B widened: widening is exact and the products
+     * run in the same order. Over the size grid with offsets and strides, in every implementation, and through
+     * {@link Gemm}'s parallel split (including the thin-C path, n below a register tile).
+     */
+    @Test
+    void bf16WeightsGiveExactlyTheWidenedFloatProduct() {
+        SplittableRandom rnd = new SplittableRandom(11);
+        for (Kernels k : new Kernels[] {scalar, chosen}) {
+            for (int m : SIZES) {
+                for (int n : SIZES) {
+                    int kk = 3 + (m * 7 + n) % 40, lda = kk + 3, ldb = Math.max(n, kk) + 5, ldc = n + 2;
+                    boolean acc = ((m + n) & 1) == 0;
+                    float[] a = random(rnd, 2 + lda * m + 8), c0 = random(rnd, 3 + ldc * m + 4);
+                    short[] h = bf16(random(rnd, 1 + ldb * Math.max(n, kk) + 8));
+                    float[] w = widen(h);
+                    float[] c1 = c0.clone(), c2 = c0.clone();
+                    k.gemmABt(c1, 3, ldc, a, 2, lda, w, 1, ldb, m, n, kk, acc);
+                    k.gemmABtBf16(c2, 3, ldc, a, 2, lda, h, 1, ldb, m, n, kk, acc);
+                    assertArrayEquals(c1, c2, k.name() + " ABt m=" + m + " n=" + n);
+                    c1 = c0.clone();
+                    c2 = c0.clone();
+                    k.gemmAB(c1, 3, ldc, a, 2, lda, w, 1, ldb, m, n, kk, acc);
+                    k.gemmABBf16(c2, 3, ldc, a, 2, lda, h, 1, ldb, m, n, kk, acc);
+                    assertArrayEquals(c1, c2, k.name() + " AB m=" + m + " n=" + n);
+                }
+            }
+        }
+        for (int n : new int[] {5, 97, 300}) {
+            int m = 130, k = 75;
+            float[] a = random(rnd, m * k);
+            short[] h = bf16(random(rnd, n * k));
+            float[] w = widen(h), c1 = new float[m * n], c2 = new float[m * n];
+            Gemm.abt(c1, 0, n, a, 0, k, w, 0, k, m, n, k, false);
+            Gemm.abt(c2, 0, n, a, 0, k, h, 0, k, m, n, k, false);
+            assertArrayEquals(c1, c2, "Gemm.abt n=" + n);
+            c1 = new float[m * n];
+            c2 = new float[m * n];
+            Gemm.ab(c1, 0, n, a, 0, k, w, 0, n, m, n, k, false);
+            Gemm.ab(c2, 0, n, a, 0, k, h, 0, n, m, n, k, false);
+            assertArrayEquals(c1, c2, "Gemm.ab n=" + n);
+        }
+    }
+
+    private static short[] bf16(float[] x) {
+        short[] h = new short[x.length];
+        for (int i = 0; i < x.length; i++) h[i] = dev.lora4j.tensor.BFloat16.fromFloat(x[i]);
+        return h;
+    }
+
+    private static float[] widen(short[] h) {
+        float[] x = new float[h.length];
+        for (int i = 0; i < h.length; i++) x[i] = dev.lora4j.tensor.BFloat16.toFloat(h[i]);
+        return x;
     }
 
     @Test

@@ -22,6 +22,8 @@ public final class PanamaKernels implements Kernels {
     private static final int KC = 256;
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[KC * NR]);
     private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[NR]);
+    private static final ThreadLocal<float[]> THIN = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> GATHER = ThreadLocal.withInitial(() -> new float[0]);
 
     @Override
     public String name() {
@@ -31,34 +33,66 @@ public final class PanamaKernels implements Kernels {
     @Override
     public void gemmABt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                         int m, int n, int k, boolean accumulate) {
-        gemm(c, cOff, ldc, a, aOff, lda, 1, b, bOff, 1, ldb, m, n, k, accumulate);
+        gemm(c, cOff, ldc, a, aOff, lda, 1, b, null, bOff, 1, ldb, m, n, k, accumulate);
+    }
+
+    @Override
+    public void gemmABtBf16(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, short[] b, int bOff, int ldb,
+                            int m, int n, int k, boolean accumulate) {
+        gemm(c, cOff, ldc, a, aOff, lda, 1, null, b, bOff, 1, ldb, m, n, k, accumulate);
+    }
+
+    @Override
+    public void gemmABBf16(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, short[] b, int bOff, int ldb,
+                           int m, int n, int k, boolean accumulate) {
+        gemm(c, cOff, ldc, a, aOff, lda, 1, null, b, bOff, ldb, 1, m, n, k, accumulate);
     }
 
     @Override
     public void gemmAB(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                        int m, int n, int k, boolean accumulate) {
-        gemm(c, cOff, ldc, a, aOff, lda, 1, b, bOff, ldb, 1, m, n, k, accumulate);
+        gemm(c, cOff, ldc, a, aOff, lda, 1, b, null, bOff, ldb, 1, m, n, k, accumulate);
     }
 
     @Override
     public void gemmAtB(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                         int m, int n, int k, boolean accumulate) {
-        gemm(c, cOff, ldc, a, aOff, 1, lda, b, bOff, ldb, 1, m, n, k, accumulate);
+        gemm(c, cOff, ldc, a, aOff, 1, lda, b, null, bOff, ldb, 1, m, n, k, accumulate);
     }
 
-    /** C[i, j] (+)= Σ_p A(i, p)·B(p, j), A(i, p) = a[aOff + i·aRs + p·aCs], B(p, j) = b[bOff + p·bRs + j·bCs]. */
+    /**
+     * C[i, j] (+)= Σ_p A(i, p)·B(p, j), A(i, p) = a[aOff + i·aRs + p·aCs], B(p, j) = b[bOff + p·bRs + j·bCs] — from the
+     * float array {@code b}, or from the bfloat16 array {@code bh} (widened while packing) when b is null.
+     */
     private static void gemm(float[] c, int cOff, int ldc, float[] a, int aOff, int aRs, int aCs,
-                             float[] b, int bOff, int bRs, int bCs, int m, int n, int k, boolean accumulate) {
+                             float[] b, short[] bh, int bOff, int bRs, int bCs, int m, int n, int k, boolean accumulate) {
         if (k == 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
             return;
         }
         if (n < NR && m >= 2 * NR) {                 // thin C (LoRA's r columns): compute Cᵀ = Bᵀ·Aᵀ, wide, then add it back
-            float[] t = new float[n * m];
-            gemm(t, 0, m, b, bOff, bCs, bRs, a, aOff, aCs, aRs, n, m, k, false);
+            if (b == null) {                           // B becomes the in-place operand: widen the (k, n) block it reads first
+                b = widen(bh, bOff, bRs, bCs, k, n);
+                bRs = bCs == 1 ? n : 1;
+                bCs = bCs == 1 ? 1 : k;
+                bOff = 0;
+            }
+            float[] t = THIN.get();                     // Cᵀ, overwritten whole by the product below
+            if (t.length < n * m) THIN.set(t = new float[n * m]);
+            gemm(t, 0, m, b, bOff, bCs, bRs, a, null, aOff, aCs, aRs, n, m, k, false);
             for (int i = 0; i < m; i++) {
                 for (int j = 0, ci = cOff + i * ldc; j < n; j++) c[ci + j] = accumulate ? c[ci + j] + t[j * m + i] : t[j * m + i];
             }
+            return;
+        }
+        if (m == 1 && (bCs == 1 || bRs == 1)) {                    // one row (decoding): no packing, B read once in place
+            if (b == null) {                                         // bfloat16 B: widened first (the same sums as float32)
+                b = widen(bh, bOff, bRs, bCs, k, n);
+                bRs = bCs == 1 ? n : 1;
+                bCs = bCs == 1 ? 1 : k;
+                bOff = 0;
+            }
+            gemv(c, cOff, a, aOff, aCs, b, bOff, bRs, bCs, n, k, accumulate);
             return;
         }
         float[] panel = PANEL.get();
@@ -66,7 +100,8 @@ public final class PanamaKernels implements Kernels {
             int nr = Math.min(NR, n - j0);
             for (int p0 = 0; p0 < k; p0 += KC) {
                 int kc = Math.min(KC, k - p0);
-                pack(panel, b, bOff + p0 * bRs + j0 * bCs, bRs, bCs, kc, nr);
+                if (b != null) pack(panel, b, bOff + p0 * bRs + j0 * bCs, bRs, bCs, kc, nr);
+                else pack(panel, bh, bOff + p0 * bRs + j0 * bCs, bRs, bCs, kc, nr);
                 boolean acc = accumulate || p0 > 0;
                 int aBase = aOff + p0 * aCs, cBase = cOff + j0;
                 int i = 0;
@@ -75,6 +110,39 @@ public final class PanamaKernels implements Kernels {
                 }
                 for (; i < m; i++) micro1(c, cBase + i * ldc, a, aBase + i * aRs, aCs, panel, kc, nr, acc);
             }
+        }
+    }
+
+    /**
+     * c[j] (+)= Σ_p A(0, p)·B(p, j) for one row of A: as axpys over B's rows when they are contiguous (bCs = 1, x·W),
+     * else as dot products with B's columns (bRs = 1, x·Wᵀ). Packing would copy all of B to use it once.
+     */
+    private static void gemv(float[] c, int cOff, float[] a, int aOff, int aCs, float[] b, int bOff, int bRs, int bCs,
+                             int n, int k, boolean accumulate) {
+        if (bCs == 1) {
+            if (!accumulate) java.util.Arrays.fill(c, cOff, cOff + n, 0f);
+            int bound = S.loopBound(n);
+            for (int p = 0; p < k; p++) {
+                float x = a[aOff + p * aCs];
+                FloatVector xv = FloatVector.broadcast(S, x);
+                int row = bOff + p * bRs, j = 0;
+                for (; j < bound; j += L) {
+                    FloatVector.fromArray(S, b, row + j).fma(xv, FloatVector.fromArray(S, c, cOff + j)).intoArray(c, cOff + j);
+                }
+                for (; j < n; j++) c[cOff + j] += x * b[row + j];
+            }
+            return;
+        }
+        if (aCs != 1) {                                          // A's row strided (a column of Aᵀ): gather it first
+            float[] row = GATHER.get();
+            if (row.length < k) GATHER.set(row = new float[k]);
+            for (int p = 0; p < k; p++) row[p] = a[aOff + p * aCs];
+            a = row;
+            aOff = 0;
+        }
+        for (int j = 0; j < n; j++) {
+            float s = dotStatic(a, aOff, b, bOff + j * bCs, k);
+            c[cOff + j] = accumulate ? c[cOff + j] + s : s;
         }
     }
 
@@ -89,6 +157,28 @@ public final class PanamaKernels implements Kernels {
         }
         for (int j = nr; j < NR; j++) {
             for (int p = 0; p < kc; p++) panel[p * NR + j] = 0f;
+        }
+    }
+
+    /**
+     * B(p, j), p < k, j < n, from bfloat16 bit patterns widened into a new compact array laid out as B is: contiguous
+     * along j when bCs = 1 (row stride n), else along p (column stride k), so the caller's loops keep their order.
+     */
+    private static float[] widen(short[] bh, int bOff, int bRs, int bCs, int k, int n) {
+        float[] w = new float[k * n];
+        boolean rows = bCs == 1;
+        for (int p = 0; p < k; p++) {
+            for (int j = 0; j < n; j++) w[rows ? p * n + j : j * k + p] = Float.intBitsToFloat(bh[bOff + p * bRs + j * bCs] << 16);
+        }
+        return w;
+    }
+
+    /** {@link #pack} from bfloat16 bit patterns, each widened exactly to float32. */
+    private static void pack(float[] panel, short[] b, int off, int bRs, int bCs, int kc, int nr) {
+        for (int p = 0; p < kc; p++) {
+            int src = off + p * bRs, dst = p * NR, j = 0;
+            for (; j < nr; j++, src += bCs) panel[dst + j] = Float.intBitsToFloat(b[src] << 16);
+            for (; j < NR; j++) panel[dst + j] = 0f;
         }
     }
 
@@ -171,6 +261,10 @@ public final class PanamaKernels implements Kernels {
 
     @Override
     public float dot(float[] x, int xOff, float[] y, int yOff, int n) {
+        return dotStatic(x, xOff, y, yOff, n);
+    }
+
+    private static float dotStatic(float[] x, int xOff, float[] y, int yOff, int n) {
         FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
         int i = 0;
         for (int bound = n - 2 * L; i <= bound; i += 2 * L) {

@@ -1,8 +1,14 @@
 package dev.lora4j.model.bert;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.LabelMap;
 import dev.lora4j.io.HfConfig;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * BERT and RoBERTa hyper-parameters with the field meanings and defaults of HF BertConfig / RobertaConfig
@@ -54,6 +60,44 @@ public record BertConfig(String modelType, int vocabSize, int hiddenSize, int nu
         return new BertConfig(modelType, vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct,
                 maxPositionEmbeddings, typeVocabSize, layerNormEps, padTokenId, hiddenDropoutProb, attentionProbsDropoutProb,
                 classifierDropout, initializerRange, labels);
+    }
+
+    /**
+     * A Hugging Face {@code config.json} for these values (keys sorted) that {@link #from} reads back to an equal record:
+     * the architecture is the sequence classifier when labels are named, else the bare encoder.
+     */
+    public String toConfigJson() {
+        Map<String, Object> json = new TreeMap<>();
+        String arch = isRoberta() ? "Roberta" : "Bert";
+        json.put("architectures", List.of(arch + (labels != null ? "ForSequenceClassification" : "Model")));
+        json.put("model_type", modelType);
+        json.put("vocab_size", vocabSize);
+        json.put("hidden_size", hiddenSize);
+        json.put("num_hidden_layers", numHiddenLayers);
+        json.put("num_attention_heads", numAttentionHeads);
+        json.put("intermediate_size", intermediateSize);
+        json.put("hidden_act", hiddenAct == Activation.GELU ? "gelu" : "gelu_new");
+        json.put("max_position_embeddings", maxPositionEmbeddings);
+        json.put("type_vocab_size", typeVocabSize);
+        json.put("layer_norm_eps", layerNormEps);
+        json.put("pad_token_id", padTokenId);
+        json.put("hidden_dropout_prob", hiddenDropoutProb);
+        json.put("attention_probs_dropout_prob", attentionProbsDropoutProb);
+        if (classifierDropout != null) json.put("classifier_dropout", classifierDropout);
+        json.put("initializer_range", initializerRange);
+        json.put("position_embedding_type", "absolute");
+        if (labels != null) {
+            Map<String, Object> id2label = new LinkedHashMap<>();
+            for (int i = 0; i < labels.size(); i++) id2label.put(Integer.toString(i), labels.name(i));
+            json.put("id2label", id2label);
+            json.put("label2id", labels.label2id());
+            json.put("problem_type", LabelMap.PROBLEM_TYPE);
+        }
+        try {
+            return new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot encode a map of numbers and strings", e);
+        }
     }
 
     /** Maps a config.json (model_type bert or roberta) to the record; names the file and field on any problem. */

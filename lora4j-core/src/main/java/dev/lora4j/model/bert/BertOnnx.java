@@ -5,6 +5,7 @@ import dev.lora4j.data.LabelMap;
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.lora.LoraInjector;
 import dev.lora4j.model.Model;
+import dev.lora4j.nn.StateDict;
 import dev.lora4j.onnx.OnnxBert;
 import dev.lora4j.onnx.OnnxBertImporter;
 import dev.lora4j.onnx.OnnxModel;
@@ -50,13 +51,13 @@ public final class BertOnnx {
 
     public static BertModel encoder(Path onnxFile) {
         OnnxBert onnx = read(onnxFile);
-        return BertLoader.encoder(config(onnx, onnxFile.toString()), BertLoader.Weights.of(onnx.stateDict(), onnxFile.toString()));
+        return BertLoader.encoder(config(onnx, onnxFile.toString()), StateDict.Source.of(onnx.stateDict(), onnxFile.toString()));
     }
 
     public static BertLoader.Loaded<BertForSequenceClassification> classifier(Path onnxFile, LabelMap labels, long seed) {
         OnnxBert onnx = read(onnxFile);
         BertConfig config = config(onnx, onnxFile.toString()).withLabels(labels);
-        return BertLoader.classifier(config, BertLoader.Weights.of(onnx.stateDict(), onnxFile.toString()), seed);
+        return BertLoader.classifier(config, StateDict.Source.of(onnx.stateDict(), onnxFile.toString()), seed);
     }
 
     /**

@@ -1,7 +1,7 @@
 // bfloat16 <-> float32 conversion: the upper 16 bits of an IEEE float32.
 // Follows PyTorch c10/util/BFloat16.h: round to nearest even, every NaN becomes the quiet NaN 0x7FC0.
 // (float16 needs no helper: Float.float16ToFloat and Float.floatToFloat16 are exact IEEE conversions.)
-package dev.lora4j.io;
+package dev.lora4j.tensor;
 
 public final class BFloat16 {
     private BFloat16() {}
