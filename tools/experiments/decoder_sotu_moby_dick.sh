@@ -12,7 +12,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$(mkdir -p "${1:-decoder-report}" && cd "${1:-decoder-report}" && pwd)"
-pretrain_steps="${PRETRAIN_STEPS:-500}"
+pretrain_steps="${PRETRAIN_STEPS:-450}"
 adapt_steps="${ADAPT_STEPS:-150}"
 lora4j="$root/lora4j"
 data="$out/data"

@@ -14,7 +14,10 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import javax.imageio.ImageIO;
 
-/** A PNG line chart of one or two series over training steps (loss per step, accuracy per evaluation), drawn with java.awt. */
+/**
+ * A PNG line chart of series over training steps (loss per step, accuracy per evaluation), drawn with java.awt; with
+ * more than one series, a legend to the right of the plot, outside the data.
+ */
 final class LinePlot {
     /** One line: its name, x values (steps) and y values. */
     record Series(String name, double[] x, double[] y, Color color) {}
@@ -34,12 +37,13 @@ final class LinePlot {
         double pad = (y1 - y0) * 0.05;
         y0 -= pad;
         y1 += pad;
-        BufferedImage img = new BufferedImage(W, H, BufferedImage.TYPE_INT_RGB);
+        int legendWidth = series.size() > 1 ? 190 : 0;
+        BufferedImage img = new BufferedImage(W + legendWidth, H, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = img.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
         g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
         g.setColor(Color.WHITE);
-        g.fillRect(0, 0, W, H);
+        g.fillRect(0, 0, W + legendWidth, H);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
         int pw = W - LEFT - RIGHT, ph = H - TOP - BOTTOM;
         for (int i = 0; i <= 5; i++) {
@@ -48,16 +52,19 @@ final class LinePlot {
             g.drawLine(LEFT, py, LEFT + pw, py);
             g.drawLine(px, TOP, px, TOP + ph);
             g.setColor(Color.DARK_GRAY);
-            g.drawString(String.format("%.3g", y0 + (y1 - y0) * i / 5), 8, py + 4);
+            g.drawString(String.format("%.3g", y0 + (y1 - y0) * i / 5), 24, py + 4);
             g.drawString(String.format("%.0f", x0 + (x1 - x0) * i / 5), px - 10, TOP + ph + 18);
         }
         g.setColor(Color.BLACK);
         g.drawRect(LEFT, TOP, pw, ph);
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
-        g.drawString(title, LEFT, 25);
+        g.drawString(title, LEFT, 20);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
         g.drawString("step", LEFT + pw / 2 - 12, H - 12);
-        g.drawString(yLabel, LEFT + pw - 8 * yLabel.length() - 80, 25);
+        java.awt.geom.AffineTransform plain = g.getTransform();       // the y label, vertical along the axis
+        g.rotate(-Math.PI / 2);
+        g.drawString(yLabel, -(TOP + ph / 2 + 4 * yLabel.length()), 16);
+        g.setTransform(plain);
         int legend = 0;
         for (Series s : series) {
             g.setColor(s.color());
@@ -66,7 +73,12 @@ final class LinePlot {
                 g.drawLine(px(s.x()[i - 1], x0, x1, pw), py(s.y()[i - 1], y0, y1, ph), px(s.x()[i], x0, x1, pw), py(s.y()[i], y0, y1, ph));
             }
             if (s.x().length == 1) g.fillOval(px(s.x()[0], x0, x1, pw) - 3, py(s.y()[0], y0, y1, ph) - 3, 6, 6);
-            g.drawString(s.name(), LEFT + pw - 150, TOP + 18 + 16 * legend++);
+            if (legendWidth > 0) {
+                int ly = TOP + 12 + 18 * legend++;
+                g.drawLine(W - RIGHT + 14, ly - 4, W - RIGHT + 34, ly - 4);
+                g.setColor(Color.DARK_GRAY);
+                g.drawString(s.name(), W - RIGHT + 40, ly);
+            }
         }
         g.dispose();
         try {

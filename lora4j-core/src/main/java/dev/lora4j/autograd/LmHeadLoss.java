@@ -36,7 +36,7 @@ public final class LmHeadLoss {
         float[] W = half ? null : w.data();
         short[] H = half ? w.bf16() : null;
         float[] dxUnit = needsGrad && x.requiresGrad() ? Workspace.floats(X.length) : null;
-        float[] dwUnit = needsGrad && w.requiresGrad() ? new float[w.size()] : null;
+        float[] dwUnit = needsGrad && w.requiresGrad() ? Workspace.floats(w.size()) : null;
         int rows = (int) Math.max(1, Math.min(N, CHUNK_BYTES / (4L * V)));
         float[] logits = Workspace.floats(rows * V);
         double[] rowLoss = new double[N];

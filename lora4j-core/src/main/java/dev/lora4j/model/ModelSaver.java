@@ -19,10 +19,13 @@ import java.util.stream.Stream;
 /**
  * Writes a model's current weights as a Hugging Face directory in the layout of the directory it was
  * loaded from: the same files (single or shards, index copied), keys and dtypes, the tensors the model
- * ignores (mask buffers) copied as they were, and every other file (config, tokenizer) copied. The
- * directory appears complete or not at all.
+ * ignores (mask buffers) copied as they were, and every other file (config, tokenizer) copied, except the
+ * base's own training log ({@code metrics.jsonl}). The directory appears complete or not at all.
  */
 public final class ModelSaver {
+    /** A training run's log, which a base directory made by {@code train --full} holds; not part of the model. */
+    private static final String TRAINING_LOG = "metrics.jsonl";
+
     private ModelSaver() {}
 
     /** Writes the model as a new directory {@code outDir} that appears complete or not at all. */
@@ -53,7 +56,7 @@ public final class ModelSaver {
             try (Stream<Path> files = Files.list(baseDir)) {
                 for (Path f : files.toList()) {
                     String n = f.getFileName().toString();
-                    if (Files.isRegularFile(f) && !n.endsWith(".safetensors") && !n.startsWith(".")) {
+                    if (Files.isRegularFile(f) && !n.endsWith(".safetensors") && !n.startsWith(".") && !n.equals(TRAINING_LOG)) {
                         Files.copy(f, dir.resolve(n), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                     }
                 }

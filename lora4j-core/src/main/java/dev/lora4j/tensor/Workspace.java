@@ -83,9 +83,10 @@ public final class Workspace implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (previous != null) {
+        if (previous != null) {                           // its sizes count as asked for, so the outer reset keeps them
             for (float[] a : taken) previous.free.computeIfAbsent(a.length, k -> new ArrayDeque<>()).add(a);
             free.forEach((n, q) -> previous.free.computeIfAbsent(n, k -> new ArrayDeque<>()).addAll(q));
+            previous.askedSinceReset.addAll(askedSinceReset);
         }
         free.clear();
         taken.clear();

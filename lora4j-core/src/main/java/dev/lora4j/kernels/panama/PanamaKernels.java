@@ -70,14 +70,15 @@ public final class PanamaKernels implements Kernels {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
             return;
         }
-        if (n < NR && m >= 2 * NR) {                 // thin C (LoRA's r columns): compute Cᵀ = Bᵀ·Aᵀ, wide, then add it back
-            if (b == null) {                           // B becomes the in-place operand: widen the (k, n) block it reads first
-                b = widen(bh, bOff, bRs, bCs, k, n);
-                bRs = bCs == 1 ? n : 1;
-                bCs = bCs == 1 ? 1 : k;
-                bOff = 0;
-            }
-            float[] t = THIN.get();                     // Cᵀ, overwritten whole by the product below
+        boolean thin = n < NR && m >= 2 * NR, oneRow = m == 1 && (bCs == 1 || bRs == 1);
+        if (b == null && (thin || oneRow)) {                // these paths read B in place: widen the (k, n) block first
+            b = widen(bh, bOff, bRs, bCs, k, n);
+            bRs = bCs == 1 ? n : 1;
+            bCs = bCs == 1 ? 1 : k;
+            bOff = 0;
+        }
+        if (thin) {                                          // thin C (LoRA's r columns): compute Cᵀ = Bᵀ·Aᵀ, wide, then add it back
+            float[] t = THIN.get();                          // Cᵀ, overwritten whole by the product below
             if (t.length < n * m) THIN.set(t = new float[n * m]);
             gemm(t, 0, m, b, bOff, bCs, bRs, a, null, aOff, aCs, aRs, n, m, k, false);
             for (int i = 0; i < m; i++) {
@@ -85,13 +86,7 @@ public final class PanamaKernels implements Kernels {
             }
             return;
         }
-        if (m == 1 && (bCs == 1 || bRs == 1)) {                    // one row (decoding): no packing, B read once in place
-            if (b == null) {                                         // bfloat16 B: widened first (the same sums as float32)
-                b = widen(bh, bOff, bRs, bCs, k, n);
-                bRs = bCs == 1 ? n : 1;
-                bCs = bCs == 1 ? 1 : k;
-                bOff = 0;
-            }
+        if (oneRow) {                                        // one row (decoding): no packing, B read once in place
             gemv(c, cOff, a, aOff, aCs, b, bOff, bRs, bCs, n, k, accumulate);
             return;
         }
