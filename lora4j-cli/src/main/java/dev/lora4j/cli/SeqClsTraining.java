@@ -53,6 +53,7 @@ final class SeqClsTraining {
         if (!loaded.newlyInitialised().isEmpty()) w.printf("new (seeded) head parameters: %s%n", String.join(", ", loaded.newlyInitialised()));
         LoraConfig lora = c.full ? null : loraConfig(c, model, loaded.newlyInitialised());
         LoraInjector.Report r = c.full ? null : LoraInjector.apply(model, lora, c.seed);
+        if (!c.dryRun) c.storeBaseAs(model, c.full);                 // before --head-only freezes its no-op LoRA layers (kept float32)
         List<Tensor> noOps = c.headOnly ? freezeLora(model) : List.of();
         if (c.full) {
             model.namedParameters().values().forEach(p -> p.requiresGrad(true));
@@ -68,7 +69,6 @@ final class SeqClsTraining {
         }
         w.printf("labels: %s%n", labels);
         if (c.dryRun) return 0;
-        c.storeBaseAs(model, c.full);
         int T = c.seqLen != null ? c.seqLen : Math.min(model.config().maxSequenceLength(), 128);
         if (T > model.config().maxSequenceLength()) {
             throw new Lora4jException("--seq-len " + T + " exceeds the model's maximum of " + model.config().maxSequenceLength() + " tokens");

@@ -134,6 +134,26 @@ class SeqClsCliTest {
     }
 
     @Test
+    void bf16BaseWeightsTrainLoraAndHeadOnly() throws IOException {
+        for (String mode : List.of("--rank=4", "--head-only")) {
+            Path out = tmp.resolve("bf16" + mode.length());
+            CliTest.Run train = CliTest.run("train", "--task", "seq-cls", "--model", TINY, "--data", TRAIN, "--out", out.toString(), mode,
+                    "--base-dtype", "bf16", "--lr", "2e-2", "--max-steps", "5", "--batch-size", "16", "--save-every", "0");
+            assertEquals(0, train.status(), train.err());
+            assertTrue(train.out().contains("frozen base weights stored as bfloat16: "), train.out());
+            JsonNode eval = json(CliTest.run("eval", "--model", TINY, "--adapter", out.toString(), "--data",
+                    TESTDATA.resolve("labelled/valid.tsv").toString(), "--json"));
+            assertEquals(16, eval.get("examples").asInt());
+        }
+        CliTest.Run bad = CliTest.run("train", "--model", TINY, "--data", TRAIN, "--out", tmp.resolve("x").toString(), "--base-dtype", "fp8");
+        assertEquals(1, bad.status());
+        assertTrue(bad.err().contains("--base-dtype 'fp8' is not f32 or bf16"), bad.err());
+        CliTest.Run full = CliTest.run("train", "--model", TINY, "--data", TRAIN, "--out", tmp.resolve("y").toString(), "--full", "--base-dtype", "bf16");
+        assertEquals(1, full.status());
+        assertTrue(full.err().contains("--full freezes none"), full.err());
+    }
+
+    @Test
     void errorsNameWhatIsWrong() throws IOException {
         CliTest.Run noHead = CliTest.run("classify", "--model", TINY, "--text", "good");
         assertEquals(1, noHead.status());

@@ -168,12 +168,19 @@ public final class PanamaKernels implements Kernels {
         return w;
     }
 
-    /** {@link #pack} from bfloat16 bit patterns, each widened exactly to float32. */
+    /** {@link #pack} from bfloat16 bit patterns, each widened exactly to float32; reads run along B's contiguous dimension. */
     private static void pack(float[] panel, short[] b, int off, int bRs, int bCs, int kc, int nr) {
-        for (int p = 0; p < kc; p++) {
-            int src = off + p * bRs, dst = p * NR, j = 0;
-            for (; j < nr; j++, src += bCs) panel[dst + j] = Float.intBitsToFloat(b[src] << 16);
-            for (; j < NR; j++) panel[dst + j] = 0f;
+        if (bCs == 1) {
+            for (int p = 0; p < kc; p++) {
+                for (int j = 0, src = off + p * bRs; j < nr; j++) panel[p * NR + j] = Float.intBitsToFloat(b[src + j] << 16);
+            }
+        } else {
+            for (int j = 0; j < nr; j++) {
+                for (int p = 0, src = off + j * bCs; p < kc; p++, src += bRs) panel[p * NR + j] = Float.intBitsToFloat(b[src] << 16);
+            }
+        }
+        for (int j = nr; j < NR; j++) {
+            for (int p = 0; p < kc; p++) panel[p * NR + j] = 0f;
         }
     }
 
