@@ -2,6 +2,7 @@ package dev.lora4j.lora;
 
 import dev.lora4j.autograd.Add;
 import dev.lora4j.autograd.Dropout;
+import dev.lora4j.autograd.LoraDelta;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.kernels.Gemm;
 import dev.lora4j.nn.Layer;
@@ -61,7 +62,8 @@ public final class LoraLinear extends Module implements Layer {
     public Tensor forward(Tape tape, Tensor x) {
         Tensor y = base.forward(tape, x);
         if (merged) return y;
-        Tensor xd = isTraining() && dropout > 0f ? Dropout.apply(tape, x, dropout, dropoutSeed++) : x;
+        if (!isTraining() || dropout == 0f) return LoraDelta.addInto(tape, y, x, loraA.weight(), loraB.weight(), scale);   // in place
+        Tensor xd = Dropout.apply(tape, x, dropout, dropoutSeed++);
         Tensor delta = loraB.forward(tape, loraA.forward(tape, xd));   // (N, r) then (N, out)
         return Add.apply(tape, y, delta, scale);
     }

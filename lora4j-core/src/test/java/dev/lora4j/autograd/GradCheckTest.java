@@ -43,6 +43,32 @@ class GradCheckTest {
         }
     }
 
+    /** LoRA added into the base output in place: y = x·W (+b) + s·(x·Aᵀ)·Bᵀ, every input's gradient, both base layouts. */
+    @Test
+    void loraDeltaAddedIntoTheBaseOutput() {
+        int N = 5, in = 7, out = 6, r = 3;
+        float s = 0.7f;
+        for (boolean fif : new boolean[] {false, true}) {
+            Tensor x = rand(N, in), w = fif ? rand(in, out) : rand(out, in), b = rand(out), a = rand(r, in), bb = rand(out, r);
+            check("lora delta fanInFanOut=" + fif, List.of(x, w, b, a, bb),
+                    t -> LoraDelta.addInto(tape, MatMul.linear(tape, t.get(0), t.get(1), t.get(2), fif), t.get(0), t.get(3), t.get(4), s), d -> {
+                double[] y = new double[N * out];
+                for (int n = 0; n < N; n++)
+                    for (int o = 0; o < out; o++) {
+                        double v = d[2][o];
+                        for (int i = 0; i < in; i++) v += d[0][n * in + i] * (fif ? d[1][i * out + o] : d[1][o * in + i]);
+                        for (int k = 0; k < r; k++) {
+                            double u = 0;
+                            for (int i = 0; i < in; i++) u += d[0][n * in + i] * d[3][k * in + i];
+                            v += s * u * d[4][o * r + k];
+                        }
+                        y[n * out + o] = v;
+                    }
+                return y;
+            });
+        }
+    }
+
     @Test
     void frozenWeightGetsNoGradientAndNoBackwardWhenNothingIsTrainable() {
         Tensor x = rand(3, 4).requiresGrad(true), w = rand(5, 4).requiresGrad(false);
