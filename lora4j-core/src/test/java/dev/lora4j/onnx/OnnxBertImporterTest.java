@@ -6,7 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.Lora4jException;
-import dev.lora4j.io.HfConfig;
+import dev.lora4j.model.bert.BertConfig;
+import dev.lora4j.model.bert.BertOnnx;
 import dev.lora4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -48,11 +49,11 @@ class OnnxBertImporterTest {
         assertEquals(MINILM, bert.config());
         assertEquals(32, bert.config().headDim());
         assertEquals(22_565_376, bert.parameterCount());
-        HfConfig json = HfConfig.parse(bert.config().toConfigJson(), "recovered");
-        assertEquals("bert", json.modelType());
-        assertEquals(12, json.requireInt("num_attention_heads"));
-        assertEquals(1e-12, json.requireDouble("layer_norm_eps"));
-        assertEquals("gelu", json.requireString("hidden_act"));
+        BertConfig config = BertOnnx.config(bert, "recovered");
+        assertEquals("bert", config.modelType());
+        assertEquals(12, config.numAttentionHeads());
+        assertEquals(1e-12f, config.layerNormEps());
+        assertEquals(BertConfig.Activation.GELU, config.hiddenAct());
     }
 
     @Test
@@ -132,7 +133,7 @@ class OnnxBertImporterTest {
                 GraphEdits.node("/embeddings/CumSum", "CumSum", List.of("/embeddings/eq", "/embeddings/axis"), List.of("/embeddings/cs"))));
         OnnxBertConfig c = OnnxBertImporter.read(roberta).config();
         assertEquals(List.of("roberta", 1), List.of(c.modelType(), c.padTokenId()));
-        assertTrue(c.toConfigJson().contains("\"RobertaModel\""));
+        assertTrue(BertOnnx.config(OnnxBertImporter.read(roberta), "roberta graph").isRoberta());
     }
 
     @Test

@@ -100,15 +100,19 @@ public record BertConfig(String modelType, int vocabSize, int hiddenSize, int nu
         }
     }
 
+    /** HF's hidden_act name as an {@link Activation}; {@code source} names the file or graph in the error. */
+    public static Activation activation(String hiddenAct, String source) {
+        return switch (hiddenAct) {
+            case "gelu" -> Activation.GELU;
+            case "gelu_new", "gelu_pytorch_tanh" -> Activation.GELU_TANH;
+            default -> throw new Lora4jException(source + ": hidden_act '" + hiddenAct + "' is not supported (expected gelu or gelu_new)");
+        };
+    }
+
     /** Maps a config.json (model_type bert or roberta) to the record; names the file and field on any problem. */
     public static BertConfig from(HfConfig c) {
         String type = c.modelType();
-        String act = c.stringOr("hidden_act", "gelu");
-        Activation activation = switch (act) {
-            case "gelu" -> Activation.GELU;
-            case "gelu_new", "gelu_pytorch_tanh" -> Activation.GELU_TANH;
-            default -> throw new Lora4jException(c.source() + ": hidden_act '" + act + "' is not supported (expected gelu or gelu_new)");
-        };
+        Activation activation = activation(c.stringOr("hidden_act", "gelu"), c.source());
         String positions = c.stringOr("position_embedding_type", "absolute");
         if (!positions.equals("absolute")) {
             throw new Lora4jException(c.source() + ": position_embedding_type '" + positions + "' is not supported (only absolute)");

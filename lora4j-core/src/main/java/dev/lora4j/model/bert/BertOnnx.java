@@ -2,11 +2,11 @@ package dev.lora4j.model.bert;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.LabelMap;
-import dev.lora4j.io.HfConfig;
 import dev.lora4j.lora.LoraInjector;
 import dev.lora4j.model.Model;
 import dev.lora4j.nn.StateDict;
 import dev.lora4j.onnx.OnnxBert;
+import dev.lora4j.onnx.OnnxBertConfig;
 import dev.lora4j.onnx.OnnxBertImporter;
 import dev.lora4j.onnx.OnnxModel;
 import dev.lora4j.tensor.Tensor;
@@ -44,9 +44,16 @@ public final class BertOnnx {
         return OnnxBertImporter.read(OnnxModel.read(onnxFile));
     }
 
-    /** The config the graph states (dropout rates at HF's defaults; no labels). */
+    /** The config the graph states, with HF's defaults for what an inference graph does not hold (dropout, init range; no labels). */
     public static BertConfig config(OnnxBert onnx, String source) {
-        return BertConfig.from(HfConfig.parse(onnx.config().toConfigJson(), source));
+        OnnxBertConfig c = onnx.config();
+        try {
+                return new BertConfig(c.modelType(), c.vocabSize(), c.hiddenSize(), c.numHiddenLayers(), c.numAttentionHeads(), c.intermediateSize(),
+                    BertConfig.activation(c.hiddenAct(), source), c.maxPositionEmbeddings(), c.typeVocabSize(), (float) c.layerNormEps(),
+                    c.padTokenId(), 0.1f, 0.1f, null, 0.02f, null);
+        } catch (IllegalArgumentException e) {
+            throw new Lora4jException(source + ": " + e.getMessage(), e);
+        }
     }
 
     public static BertModel encoder(Path onnxFile) {
