@@ -2,6 +2,7 @@ package dev.lora4j.kernels.panama;
 
 import dev.lora4j.kernels.Kernels;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -276,8 +277,19 @@ public final class PanamaKernels implements Kernels {
         for (int bound = S.loopBound(n); i < bound; i += L) {
             s0 = FloatVector.fromArray(S, x, xOff + i).fma(FloatVector.fromArray(S, y, yOff + i), s0);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(s0.add(s1));
         for (; i < n; i++) s += x[xOff + i] * y[yOff + i];
+        return s;
+    }
+
+    /**
+     * The lanes' sum, left to right. {@code reduceLanes(ADD)} may add in another order once C2 compiles the caller,
+     * so the same call would give other bits before and after warm-up.
+     */
+    private static float sumLanes(FloatVector v) {
+        float[] lanes = v.toArray();
+        float s = 0f;
+        for (float lane : lanes) s += lane;
         return s;
     }
 
@@ -309,11 +321,11 @@ public final class PanamaKernels implements Kernels {
         FloatVector sh = FloatVector.broadcast(S, shift), sum = FloatVector.zero(S);
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += L) {
-            FloatVector e = FloatVector.fromArray(S, x, off + i).sub(sh).lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromArray(S, x, off + i).sub(sh));
             e.intoArray(x, off + i);
             sum = sum.add(e);
         }
-        float s = sum.reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(sum);
         for (; i < n; i++) s += x[off + i] = (float) Math.exp(x[off + i] - shift);
         return s;
     }
@@ -322,9 +334,54 @@ public final class PanamaKernels implements Kernels {
     public void tanh(float[] dst, int dOff, float[] x, int xOff, int n) {
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += L) {
-            FloatVector.fromArray(S, x, xOff + i).lanewise(VectorOperators.TANH).intoArray(dst, dOff + i);
+            tanh(FloatVector.fromArray(S, x, xOff + i)).intoArray(dst, dOff + i);
         }
         for (; i < n; i++) dst[dOff + i] = (float) Math.tanh(x[xOff + i]);
+    }
+
+    // exp and tanh from IEEE +, ×, ÷ and fma only (Cephes' expf and tanhf): the Vector API's EXP and TANH give other
+    // bits in the interpreter than in C2 code, which made two identical runs differ in the last place.
+    private static final FloatVector LOG2E = FloatVector.broadcast(S, 1.44269504088896341f);
+    private static final FloatVector ROUND = FloatVector.broadcast(S, 12582912f);             // 1.5·2²³: x + ROUND − ROUND rounds x
+    private static final FloatVector LN2_HI = FloatVector.broadcast(S, -0.693359375f), LN2_LO = FloatVector.broadcast(S, 2.12194440e-4f);
+    private static final FloatVector EXP_MIN = FloatVector.broadcast(S, -103.972f), EXP_MAX = FloatVector.broadcast(S, 88.7228391f);
+    private static final float[] EXP_POLY = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+            1.6666665459e-1f, 5.0000001201e-1f};
+    private static final float[] TANH_POLY = {-5.70498872745e-3f, 2.06390887954e-2f, -5.37397155531e-2f,
+            1.33314422036e-1f, -3.33332819422e-1f};
+
+    /**
+     * e^x within 2 ulp, subnormal results included: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by a degree-7 polynomial,
+     * then times 2^⌊n/2⌋ and 2^⌈n/2⌉ from exponent bits (each a normal float for every n in range); 0 below −103.97,
+     * +∞ above ln(Float.MAX_VALUE).
+     */
+    static FloatVector exp(FloatVector x) {
+        FloatVector t = x.max(EXP_MIN).min(EXP_MAX);
+        FloatVector n = t.fma(LOG2E, ROUND).sub(ROUND);
+        FloatVector r = n.fma(LN2_HI, t);
+        r = n.fma(LN2_LO, r);
+        FloatVector p = FloatVector.broadcast(S, EXP_POLY[0]);
+        for (int i = 1; i < EXP_POLY.length; i++) p = p.fma(r, FloatVector.broadcast(S, EXP_POLY[i]));
+        FloatVector y = p.fma(r.mul(r), r).add(1f);
+        IntVector ni = (IntVector) n.convert(VectorOperators.F2I, 0), lo = ni.lanewise(VectorOperators.ASHR, 1);
+        y = y.mul(powerOfTwo(lo)).mul(powerOfTwo(ni.sub(lo)));
+        return y.blend(0f, x.lt(EXP_MIN)).blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_MAX));
+    }
+
+    /** 2^e for −126 ≤ e ≤ 127. */
+    private static FloatVector powerOfTwo(IntVector e) {
+        return e.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+    }
+
+    /** tanh x within 2 ulp: an odd polynomial for |x| ≤ 0.625, else 1 − 2 / (e^{2|x|} + 1), signed. */
+    static FloatVector tanh(FloatVector x) {
+        FloatVector a = x.abs(), z = a.mul(a);
+        FloatVector p = FloatVector.broadcast(S, TANH_POLY[0]);
+        for (int i = 1; i < TANH_POLY.length; i++) p = p.fma(z, FloatVector.broadcast(S, TANH_POLY[i]));
+        FloatVector small = p.mul(z).fma(a, a);
+        FloatVector large = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(exp(a.add(a)).add(1f)));
+        FloatVector y = large.blend(small, a.compare(VectorOperators.LE, 0.625f));
+        return y.blend(y.neg(), x.lt(0f));
     }
 
     @Override

@@ -1,0 +1,38 @@
+package dev.lora4j.kernels;
+
+import java.util.SplittableRandom;
+
+/**
+ * Prints, as hex bit patterns, what the chosen kernels compute on fixed inputs: softmax exponentials and their sum,
+ * tanh, dot products and a small GEMM. {@link KernelDeterminismTest} runs it in a child JVM under {@code -Xint} and
+ * compares with the same fingerprint taken in compiled code.
+ */
+public final class KernelFingerprint {
+    private KernelFingerprint() {}
+
+    public static void main(String[] args) {
+        System.out.println(of(KernelProvider.get()));
+    }
+
+    static String of(Kernels k) {
+        SplittableRandom rnd = new SplittableRandom(11);
+        float[] x = new float[203];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * 6);
+        StringBuilder out = new StringBuilder();
+        float[] e = x.clone();
+        append(out, k.expShiftSum(e, 0, e.length, k.max(x, 0, x.length)));
+        for (float v : e) append(out, v);
+        float[] t = new float[x.length];
+        k.tanh(t, 0, x, 0, x.length);
+        for (float v : t) append(out, v);
+        for (int n = 1; n < 80; n += 13) append(out, k.dot(x, 1, x, 2, n));
+        float[] c = new float[7 * 9];
+        k.gemmABt(c, 0, 9, x, 0, 20, x, 3, 20, 7, 9, 20, false);
+        for (float v : c) append(out, v);
+        return out.toString();
+    }
+
+    private static void append(StringBuilder out, float v) {
+        out.append(out.isEmpty() ? "" : " ").append(Integer.toHexString(Float.floatToRawIntBits(v)));
+    }
+}
