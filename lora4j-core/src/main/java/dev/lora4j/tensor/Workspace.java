@@ -73,6 +73,15 @@ public final class Workspace implements AutoCloseable {
     public void reset() {
         free.keySet().retainAll(askedSinceReset);
         askedSinceReset.clear();
+        release();
+    }
+
+    /**
+     * Everything taken becomes free, as in {@link #reset()}, but the sizes asked for so far still count as asked at the
+     * next reset: for an evaluation between two training steps, whose batches must not make the next step's sizes look
+     * unused (the step would then allocate all its arrays anew).
+     */
+    public void release() {
         for (float[] a : taken) free.computeIfAbsent(a.length, k -> new ArrayDeque<>()).add(a);
         taken.clear();
     }

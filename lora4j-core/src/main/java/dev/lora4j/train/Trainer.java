@@ -120,7 +120,7 @@ public final class Trainer {
             listener.onStep(new StepMetrics(step + 1, total, loss, lr, norm, tokens, tokens / seconds, (System.nanoTime() - start) / 1e9));
             boolean last = step + 1 == total;
             if (last || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)) {
-                ws.reset();                                   // the step's activations are dead: the evaluation reuses them
+                ws.release();                                 // the step's activations are dead: the evaluation reuses them
                 Map<String, Double> metrics = task.evaluate();
                 if (!metrics.isEmpty()) listener.onEval(step + 1, metrics);
                 task.module().train(true);

@@ -51,6 +51,19 @@ class WorkspaceTest {
     }
 
     @Test
+    void anEvaluationBetweenStepsKeepsTheTrainingSizes() {
+        try (Workspace outer = Workspace.open()) {
+            float[] gradient = Workspace.floats(64);            // asked for by training steps only
+            outer.release();                                    // the step is over; an evaluation follows
+            try (Workspace eval = Workspace.open()) {
+                Workspace.floats(24);                           // the evaluation's own shape
+            }
+            outer.reset();                                      // the next training step
+            assertSame(gradient, Workspace.floats(64), "the training step's array survived the evaluation");
+        }
+    }
+
+    @Test
     void recycledArraysAreReusedWithinAStepAndForeignOnesIgnored() {
         try (Workspace ws = Workspace.open()) {
             float[] a = Workspace.floats(16);
