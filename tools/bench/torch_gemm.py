@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """torch.mm GFLOP/s (OpenBLAS through Debian's PyTorch) at the shapes of `lora4j bench gemm`, one JSON
-line per shape, median of --repeats after two warm-up runs. Run: /usr/bin/python3 tools/bench/torch_gemm.py"""
+line per shape, median of --repeats timed runs (~50 ms of calls each) after a 1-s warm-up. Run: /usr/bin/python3 tools/bench/torch_gemm.py"""
 import argparse, json, os, statistics, time
 import torch
 
@@ -26,12 +26,17 @@ for form, m, n, k in SHAPES:
     else:
         x, w = torch.randn(k, m, generator=g), torch.randn(k, n, generator=g)
         f = lambda: torch.mm(x.t(), w)
-    times = []
-    for r in range(a.repeats + 2):
-        t0 = time.perf_counter()
+    calls, t0 = 0, time.perf_counter()      # warm-up: one second, as lora4j bench gemm does
+    while time.perf_counter() - t0 < 1.0:
         f()
-        if r >= 2:
-            times.append(time.perf_counter() - t0)
+        calls += 1
+    per_run = max(1, calls // 20)           # a timed run is ~50 ms of calls, the per-call time its mean
+    times = []
+    for r in range(a.repeats):
+        t0 = time.perf_counter()
+        for i in range(per_run):
+            f()
+        times.append((time.perf_counter() - t0) / per_run)
     med = statistics.median(times)
     print(json.dumps({"impl": "torch-" + torch.__version__, "form": form, "m": m, "n": n, "k": k,
                       "threads": torch.get_num_threads(), "seconds_median": med,

@@ -29,6 +29,10 @@ public final class KernelFingerprint {
         float[] c = new float[7 * 9];
         k.gemmABt(c, 0, 9, x, 0, 20, x, 3, 20, 7, 9, 20, false);
         for (float v : c) append(out, v);
+        float[] rows = new float[70 * 37], thin = new float[70 * 9];            // a thin product (LoRA's x·Aᵀ path)
+        for (int i = 0; i < rows.length; i++) rows[i] = x[i % x.length] * (1 + i % 7);
+        k.gemmABt(thin, 0, 9, rows, 0, 37, rows, 5, 37, 70, 9, 37, false);
+        for (float v : thin) append(out, v);
         return out.toString();
     }
 

@@ -4,6 +4,7 @@ import dev.lora4j.kernels.Kernels;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -72,6 +73,15 @@ public final class PanamaKernels implements Kernels {
             return;
         }
         boolean thin = n < NR && m >= 2 * NR, oneRow = m == 1 && (bCs == 1 || bRs == 1);
+        if (thin && aCs == 1) {                              // x·Aᵀ with LoRA's r columns: dot products, nothing packed
+            if (b == null || bRs != 1) {                     // B's columns made contiguous along k first (n·k, small)
+                b = columns(b, bh, bOff, bRs, bCs, k, n);
+                bOff = 0;
+                bCs = k;
+            }
+            thinDots(c, cOff, ldc, a, aOff, aRs, b, bOff, bCs, m, n, k, accumulate);
+            return;
+        }
         if (b == null && (thin || oneRow)) {                // these paths read B in place: widen the (k, n) block first
             b = widen(bh, bOff, bRs, bCs, k, n);
             bRs = bCs == 1 ? n : 1;
@@ -139,6 +149,60 @@ public final class PanamaKernels implements Kernels {
         for (int j = 0; j < n; j++) {
             float s = dotStatic(a, aOff, b, bOff + j * bCs, k);
             c[cOff + j] = accumulate ? c[cOff + j] + s : s;
+        }
+    }
+
+    /** B(p, j) for p < k, j < n, copied (bfloat16 widened) into a new array with column j at [j·k, j·k + k). */
+    private static float[] columns(float[] b, short[] bh, int bOff, int bRs, int bCs, int k, int n) {
+        float[] w = new float[k * n];
+        for (int j = 0; j < n; j++) {
+            for (int p = 0, src = bOff + j * bCs; p < k; p++, src += bRs) {
+                w[j * k + p] = b != null ? b[src] : Float.intBitsToFloat(bh[src] << 16);
+            }
+        }
+        return w;
+    }
+
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> 2 * i), ODD = VectorShuffle.fromOp(S, i -> 2 * i + 1);
+
+    /**
+     * C[i, j] (+)= Σ_p A(i, p)·B(p, j) with A's rows and B's columns contiguous along p (bCs apart) and few columns:
+     * per row of A, four columns at a time as four vector dot products over p (the row and B's columns stay in L1),
+     * whose lanes are then summed in a fixed order; leftover columns by {@link #dotStatic}.
+     */
+    private static void thinDots(float[] c, int cOff, int ldc, float[] a, int aOff, int aRs, float[] b, int bOff, int bCs,
+                                 int m, int n, int k, boolean accumulate) {
+        float[] sums = TAIL.get();
+        int bound = S.loopBound(k), q = L / 4;
+        for (int i = 0; i < m; i++) {
+            int ai = aOff + i * aRs, ci = cOff + i * ldc, j = 0;
+            for (; j + 4 <= n; j += 4) {
+                int b0 = bOff + j * bCs, b1 = b0 + bCs, b2 = b1 + bCs, b3 = b2 + bCs;
+                FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
+                for (int p = 0; p < bound; p += L) {
+                    FloatVector x = FloatVector.fromArray(S, a, ai + p);
+                    c0 = x.fma(FloatVector.fromArray(S, b, b0 + p), c0);
+                    c1 = x.fma(FloatVector.fromArray(S, b, b1 + p), c1);
+                    c2 = x.fma(FloatVector.fromArray(S, b, b2 + p), c2);
+                    c3 = x.fma(FloatVector.fromArray(S, b, b3 + p), c3);
+                }
+                // lanes [L/4·g, L/4·(g + 1)) of the sum hold c_g's lanes four by four: two rounds of even + odd lanes
+                // across a pair of vectors (shuffle indexes ≥ L select from the second); written out, not a call, so
+                // the vectors stay in registers
+                FloatVector u = c0.rearrange(EVEN, c1).add(c0.rearrange(ODD, c1));
+                FloatVector w = c2.rearrange(EVEN, c3).add(c2.rearrange(ODD, c3));
+                u.rearrange(EVEN, w).add(u.rearrange(ODD, w)).intoArray(sums, 0);
+                for (int g = 0, bg = b0; g < 4; g++, bg += bCs) {
+                    float s = 0f;
+                    for (int t = 0; t < q; t++) s += sums[g * q + t];
+                    for (int p = bound; p < k; p++) s += a[ai + p] * b[bg + p];
+                    c[ci + j + g] = accumulate ? c[ci + j + g] + s : s;
+                }
+            }
+            for (; j < n; j++) {
+                float s = dotStatic(a, ai, b, bOff + j * bCs, k);
+                c[ci + j] = accumulate ? c[ci + j] + s : s;
+            }
         }
     }
 
