@@ -97,6 +97,7 @@ final class SeqClsTraining {
             labels.write(dir);
         };
         int startStep = c.resume ? c.resumedStep() : -1;
+        TrainCommand.collectLoadingGarbage();
         w.printf("training %d steps on %,d texts of up to %d tokens (batch %d × accumulation %d)%n",
                 trainer.totalSteps(), trainSet.size(), T, c.batchSize, c.gradAccum);
         try (MetricsLog log = MetricsLog.open(c.out.resolve("metrics.jsonl"), startStep);

