@@ -51,7 +51,7 @@ final class ExperimentCommand implements Callable<Integer> {
     int batchSize;
     @Option(names = "--seq-len", paramLabel = "T", description = "Tokens per text, in training and test (default: min(128, the model's maximum)).")
     Integer seqLen;
-    @Option(names = "--lr", defaultValue = "1e-3", description = "Peak learning rate of LoRA and of the head-only run (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "2e-3", description = "Peak learning rate of LoRA and of the head-only run (default: ${DEFAULT-VALUE}; chosen on the validation split: LoRA r=8, 2 epochs, 0.930 at 1e-3, 0.950 at 2e-3).")
     String lr;
     @Option(names = "--full-lr", defaultValue = "5e-5", description = "Peak learning rate of full fine-tuning (default: ${DEFAULT-VALUE}).")
     String fullLr;
