@@ -441,15 +441,15 @@ public final class PanamaKernels implements Kernels {
         return e.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
     }
 
-    /** tanh x within 2 ulp: an odd polynomial for |x| ≤ 0.625, else 1 − 2 / (e^{2|x|} + 1), signed. */
+    /** tanh x within 2 ulp: an odd polynomial in x for |x| ≤ 0.625, else ±(1 − 2 / (e^{2|x|} + 1)); tanh(±0) = ±0. */
     static FloatVector tanh(FloatVector x) {
-        FloatVector a = x.abs(), z = a.mul(a);
+        FloatVector a = x.abs(), z = x.mul(x);
         FloatVector p = FloatVector.broadcast(S, TANH_POLY[0]);
         for (int i = 1; i < TANH_POLY.length; i++) p = p.fma(z, FloatVector.broadcast(S, TANH_POLY[i]));
-        FloatVector small = p.mul(z).fma(a, a);
+        FloatVector small = p.mul(z).fma(x, x);
         FloatVector large = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(exp(a.add(a)).add(1f)));
-        FloatVector y = large.blend(small, a.compare(VectorOperators.LE, 0.625f));
-        return y.blend(y.neg(), x.lt(0f));
+        large = large.blend(large.neg(), x.lt(0f));
+        return large.blend(small, a.compare(VectorOperators.LE, 0.625f)).blend(x, x.eq(0f));   // ±0 as given
     }
 
     @Override
