@@ -101,18 +101,23 @@ public final class SequenceClassificationTask implements TrainingTask {
         try (Workspace ws = Workspace.open()) {                              // each batch's activations die with it
             for (int s = 0; s < examples.size(); s += batchSize) {
                 ws.reset();
-                List<Example> batch = examples.subList(s, Math.min(examples.size(), s + batchSize));
-                int[] labels = batch.stream().mapToInt(Example::label).toArray();
+                List<Example> batch = new ArrayList<>(examples.subList(s, Math.min(examples.size(), s + batchSize)));
+                int n = batch.size();
+                // a short last batch is filled up with copies of its last text (ignored): every batch then has the
+                // same shape and reuses the same arrays, instead of allocating its own at each evaluation
+                while (examples.size() > batchSize && batch.size() < batchSize) batch.add(batch.get(n - 1));
+                int[] labels = new int[batch.size()];
+                for (int b = 0; b < labels.length; b++) labels[b] = b < n ? batch.get(b).label() : CrossEntropy.IGNORE_INDEX;
                 Tape tape = Tape.noGrad();
                 Tensor logits = model.forward(tape, batch(model, batch));
-                total += (double) CrossEntropy.apply(tape, logits, labels).data()[0] * batch.size();
-                for (int b = 0; b < batch.size(); b++) {
+                total += (double) CrossEntropy.apply(tape, logits, labels).data()[0] * n;
+                for (int b = 0; b < n; b++) {
                     int best = 0;
                     for (int j = 1; j < L; j++) if (logits.data()[b * L + j] > logits.data()[b * L + best]) best = j;
                     actual[s + b] = labels[b];
                     predicted[s + b] = best;
                 }
-                progress.accept(batch.size());
+                progress.accept(n);
             }
         }
         return new Evaluation(total / examples.size(), ClassificationMetrics.of(actual, predicted, L), predicted);

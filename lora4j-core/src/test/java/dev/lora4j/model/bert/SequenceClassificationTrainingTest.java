@@ -60,6 +60,11 @@ class SequenceClassificationTrainingTest {
         assertTrue(after.metrics().accuracy() >= 0.85 && after.metrics().accuracy() >= before + 0.25,
                 "accuracy " + before + " -> " + after.metrics().accuracy());
         assertTrue(SequenceClassificationTask.evaluate(model, trainSet, 16, n -> {}).metrics().accuracy() >= 0.9, "fits its training set");
+        SequenceClassificationTask.Evaluation one = SequenceClassificationTask.evaluate(model, validSet, 1, n -> {});
+        SequenceClassificationTask.Evaluation filled =                    // a short last batch, filled up and ignored
+                SequenceClassificationTask.evaluate(model, validSet, validSet.size() / 2 + 1, n -> {});
+        assertArrayEquals(one.predicted(), filled.predicted());
+        assertEquals(one.loss(), filled.loss(), 1e-6 * one.loss(), "the filler texts do not count in the loss");
 
         Path adapter = out.resolve("checkpoint");
         Set<String> keys = new TreeSet<>(AdapterIO.tensors(model).keySet());
