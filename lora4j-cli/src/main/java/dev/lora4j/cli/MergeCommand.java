@@ -1,9 +1,12 @@
 package dev.lora4j.cli;
 
+import dev.lora4j.Lora4jException;
+import dev.lora4j.io.Output;
 import dev.lora4j.lora.AdapterIO;
 import dev.lora4j.lora.LoraInjector;
 import dev.lora4j.lora.Merger;
 import dev.lora4j.model.CausalLm;
+import dev.lora4j.model.Model;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.model.ModelSaver;
 import dev.lora4j.model.bert.BertOnnx;
@@ -27,9 +30,16 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT adapter directory.")
     Path adapter;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = {"Where to write the merged model (replaced if it exists);",
-            "for an ONNX base, the .onnx file to write or a directory for it."})
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = {"Where to write the merged model: a new or empty directory",
+            "(never the base, the adapter, or a directory around them); for an ONNX base, the .onnx file to write or a directory for it."})
     Path out;
+
+    @Option(names = "--overwrite", description = "Replace a model that a previous merge or init wrote to --out (never other files).")
+    boolean overwrite;
+
+    @Option(names = "--allow-large-update", description = {"Merge even when an update is more than " + (int) Merger.MAX_RELATIVE_UPDATE
+            + " times the size of its base weight", "(such an adapter has normally diverged)."})
+    boolean allowLargeUpdate;
 
     @Spec
     CommandSpec spec;
@@ -38,11 +48,28 @@ final class MergeCommand implements Callable<Integer> {
     public Integer call() {
         Path onnx = BertOnnx.onnxFile(modelDir);
         if (onnx != null) return OnnxMerge.run(this, onnx);
-        CausalLm model = ModelLoader.load(modelDir);
-        LoraInjector.Report report = AdapterIO.load(adapter, model);
-        List<String> merged = Merger.merge(model);
-        ModelSaver.save(modelDir, model, out);
-        spec.commandLine().getOut().printf("merged %d LoRA modules (%s) into %s%n", merged.size(), String.join(", ", report.targeted()), out);
+        try (Output output = Output.directory(out, Output.Kind.MODEL, mode(), List.of(modelDir, adapter))) {
+            CausalLm model = ModelLoader.load(modelDir);
+            LoraInjector.Report report = AdapterIO.load(adapter, model);
+            List<String> merged = merge(model);
+            List<String> skipped = ModelSaver.save(modelDir, model, output);
+            var w = spec.commandLine().getOut();
+            w.printf("merged %d LoRA modules (%s) into %s%n", merged.size(), String.join(", ", report.targeted()), out);
+            if (!skipped.isEmpty()) w.printf("not copied (links that lead out of the model directory): %s%n", String.join(", ", skipped));
+        }
         return 0;
+    }
+
+    Output.Mode mode() {
+        return overwrite ? Output.Mode.OVERWRITE : Output.Mode.NEW;
+    }
+
+    /** Merges with the CLI's flag named in the error for an update too large. */
+    List<String> merge(Model model) {
+        try {
+            return Merger.merge(model, allowLargeUpdate);
+        } catch (Lora4jException e) {
+            throw new Lora4jException(e.getMessage().replace("(allow large updates to merge it anyway)", "(--allow-large-update merges it anyway)"), e);
+        }
     }
 }

@@ -3,6 +3,8 @@ package dev.lora4j.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.AtomicFiles;
+import dev.lora4j.io.Output;
 import java.awt.Color;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,12 +26,14 @@ import picocli.CommandLine.Spec;
  * real all-MiniLM-L6-v2 (the ONNX file shipped in the langchain4j Maven artifact, read from the class path)
  * for spam detection on the SpamAssassin split in testdata/spam-assassin; then a results table on the test
  * split and a report directory with Markdown and PNG plots of loss and accuracy per step. It runs the
- * {@code train} and {@code eval} commands, so what it shows is what they do.
+ * {@code train} and {@code eval} commands, so what it shows is what they do. Running it again replaces its own previous
+ * report (and adapter) in {@code --out}; a directory it did not write is refused.
  */
 @Command(name = "quickstart", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Fine-tune the real all-MiniLM-L6-v2 with LoRA for spam detection (SpamAssassin) and write a",
                 "report (Markdown + PNG plots). About 4 minutes on 2 cores."})
 final class QuickstartCommand implements Callable<Integer> {
+    private static final String MODEL_DIR = "all-minilm-l6-v2", ADAPTER_DIR = "adapter";
     @Option(names = "--data", paramLabel = "DIR", description = "Directory with train.jsonl, valid.jsonl, test.jsonl (default: testdata/spam-assassin).")
     Path data;
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "quickstart-report", description = "Report directory (default: ${DEFAULT-VALUE}).")
@@ -54,16 +58,22 @@ final class QuickstartCommand implements Callable<Integer> {
         for (String f : List.of("train.jsonl", "valid.jsonl", "test.jsonl")) {
             if (!Files.isRegularFile(dir.resolve(f))) throw new Lora4jException(dir.resolve(f) + ": not found (the quick start's data split)");
         }
-        Files.createDirectories(out);
-        Path base = extractMiniLm(out.resolve("all-minilm-l6-v2"));
-        Path adapter = out.resolve("adapter");
+        try (Output report = Output.directory(out, Output.Kind.QUICKSTART_REPORT, Output.Mode.CONTINUE, List.of(dir))) {
+            report.record(MODEL_DIR, ADAPTER_DIR, "report.md", "loss.png", "accuracy.png");
+            return run(w, err, dir);
+        }
+    }
+
+    private int run(PrintWriter w, PrintWriter err, Path dir) throws IOException {
+        Path base = extractMiniLm(out.resolve(MODEL_DIR));
+        Path adapter = out.resolve(ADAPTER_DIR);
         w.println("lora4j quick start: LoRA r=8 (query, value) + classifier head on all-MiniLM-L6-v2, SpamAssassin ham vs spam");
         w.flush();
         long start = System.nanoTime();
         int status = Main.run(w, err, "train", "--task", "seq-cls", "--model", base.toString(), "--data", dir.resolve("train.jsonl").toString(),
                 "--eval-data", dir.resolve("valid.jsonl").toString(), "--out", adapter.toString(), "--rank", "8", "--lr", lr,
                 "--epochs", Integer.toString(epochs), "--max-steps", Integer.toString(maxSteps), "--batch-size", "16",
-                "--seq-len", Integer.toString(seqLen), "--warmup", "5", "--eval-every", "25", "--save-every", "0");
+                "--seq-len", Integer.toString(seqLen), "--warmup", "5", "--eval-every", "25", "--save-every", "0", "--overwrite");
         if (status != 0) return status;
         double trainSeconds = (System.nanoTime() - start) / 1e9;
         StringWriter evalOut = new StringWriter();
@@ -74,7 +84,7 @@ final class QuickstartCommand implements Callable<Integer> {
         List<String> table = results(test, base, adapter, trainSeconds);
         table.forEach(w::println);
         plots(adapter.resolve("metrics.jsonl"));
-        Files.write(out.resolve("report.md"), report(table, test, dir));
+        AtomicFiles.writeString(out.resolve("report.md"), String.join("\n", report(table, test, dir)) + "\n");
         w.printf("report: %s (loss.png, accuracy.png); adapter: %s%n", out.resolve("report.md").toAbsolutePath(), adapter.toAbsolutePath());
         return 0;
     }

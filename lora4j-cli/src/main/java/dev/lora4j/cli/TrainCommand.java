@@ -1,37 +1,35 @@
 package dev.lora4j.cli;
 
 import dev.lora4j.Lora4jException;
-import dev.lora4j.data.Documents;
-import dev.lora4j.data.Window;
-import dev.lora4j.lora.AdapterIO;
 import dev.lora4j.lora.LoraConfig;
-import dev.lora4j.lora.LoraInjector;
 import dev.lora4j.lora.ModuleSpec;
-import dev.lora4j.model.CausalLm;
-import dev.lora4j.model.ModelLoader;
-import dev.lora4j.model.ModelSaver;
-import dev.lora4j.tokenizer.Tokenizer;
+import dev.lora4j.train.BaseDtype;
+import dev.lora4j.train.Checkpoints;
+import dev.lora4j.train.FineTune;
 import dev.lora4j.train.LrSchedule;
-import dev.lora4j.train.MetricsLog;
+import dev.lora4j.train.Method;
+import dev.lora4j.train.ProcessMemory;
+import dev.lora4j.train.TaskType;
 import dev.lora4j.train.TrainConfig;
-import dev.lora4j.train.Trainer;
-import java.nio.file.Files;
+import dev.lora4j.train.TrainingDivergedException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.function.Consumer;
-import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code lora4j train}: LoRA (or full) fine-tuning of a causal LM from the command line. */
+/** {@code lora4j train}: maps its flags onto core's {@link FineTune} pipeline and shows its progress. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Fine-tune a causal LM with LoRA (or every parameter with --full) and write a PEFT adapter",
                 "(adapter_config.json + adapter_model.safetensors) or, with --full, a Hugging Face model into --out,",
-                "with metrics.jsonl and a resumable checkpoint/ beside it.",
+                "with metrics.jsonl and resumable checkpoints/ beside it. --out must be new or empty (or a previous run",
+                "with --resume or --overwrite); it is never an input.",
                 "Data: .txt (packed windows), .jsonl with {\"text\"}, {\"prompt\", \"completion\"} (loss on the",
                 "completion only) or {\"input_ids\"}."})
 final class TrainCommand implements Callable<Integer> {
@@ -95,8 +93,14 @@ final class TrainCommand implements Callable<Integer> {
     int evalEvery;
     @Option(names = "--save-every", defaultValue = "50", description = "Steps between checkpoints; 0 = at the end only (default: ${DEFAULT-VALUE}).")
     int saveEvery;
-    @Option(names = "--resume", description = "Continue from --out/checkpoint with the same flags.")
+    @Option(names = "--resume", description = {"Continue the run in --out from its latest checkpoint, with the same flags (checked:",
+            "a difference is refused unless named with --override)."})
     boolean resume;
+    @Option(names = "--override", split = ",", paramLabel = "NAME", description = {"With --resume: settings that may differ from the",
+            "checkpoint's, named deliberately: lr, schedule, warmup, weight_decay, max_grad_norm, epochs, max_steps."})
+    Set<String> overrides = Set.of();
+    @Option(names = "--overwrite", description = "Replace a previous run in --out (never files lora4j did not write, never an input).")
+    boolean overwrite;
     @Option(names = "--dry-run", description = "Print which modules LoRA would adapt and the parameter counts, then stop.")
     boolean dryRun;
 
@@ -105,107 +109,66 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (Classifiers.task(task, modelDir, null).equals(Classifiers.SEQ_CLS)) return SeqClsTraining.run(this);
-        if (headOnly) throw new Lora4jException("--head-only is for --task seq-cls (a causal LM has no classification head)");
-        var w = spec.commandLine().getOut();
-        CausalLm model = ModelLoader.load(modelDir);
-        LoraConfig lora = full ? null : loraConfig(model);
-        LoraInjector.Report report = null;
-        if (full) {
-            model.module().namedParameters().values().forEach(p -> p.requiresGrad(true));
-            w.printf("full fine-tuning: %,d trainable parameters%n", model.module().parameterCount());
-        } else {
-            report = LoraInjector.apply(model, lora, seed);
-            w.printf("LoRA r=%d alpha=%s on %d modules: %s%n", rank, fmt(lora.loraAlpha()), report.targeted().size(), String.join(", ", report.targeted()));
-            w.println(report.summary());
+        PrintWriter w = spec.commandLine().getOut();
+        if (full && headOnly) throw new Lora4jException("give --full or --head-only, not both");
+        if ((full || headOnly) && (targets != null || targetsRegex != null)) {
+            throw new Lora4jException((full ? "--full trains every parameter" : "--head-only trains no LoRA") + ": drop --targets / --targets-regex");
         }
-        if (dryRun) return 0;
-        storeBaseAs(model.module(), full);
-        int T = seqLen != null ? seqLen : Math.min(model.maxPositions(), 128);
-        if (T > model.maxPositions()) throw new Lora4jException("--seq-len " + T + " exceeds the model's n_positions " + model.maxPositions());
-        TrainConfig cfg = new TrainConfig(lr, epochs, maxSteps, batchSize, gradAccum, T, warmup, schedule(), weightDecay, maxGradNorm,
-                seed, evalEvery, saveEvery);
-        List<Window> train, eval = List.of();
-        try (Tokenizer tok = Files.exists(modelDir.resolve("tokenizer.json")) ? Tokenizer.load(modelDir) : null) {
-            int eos = model.eosTokenId().orElse(-1);
-            train = Window.pack(Documents.load(data, tok, model.vocabSize(), eos), T);
-            if (evalData != null) eval = Window.pack(Documents.load(evalData, tok, model.vocabSize(), eos), T);
+        if (full && baseDtype() == BaseDtype.BF16) throw new Lora4jException("--base-dtype bf16 stores frozen weights; --full freezes none (drop one)");
+        FineTune.Result r;
+        try (TrainingReport report = new TrainingReport(w)) {
+            FineTune fineTune = FineTune.builder().model(modelDir).data(data).evalData(evalData).output(out).task(task())
+                    .method(full ? Method.full() : headOnly ? Method.headOnly() : Method.lora(loraConfig()))
+                    .config(TrainConfig.builder().lr(lr).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum)
+                            .seqLen(seqLen == null ? 0 : seqLen).warmup(warmup).schedule(schedule()).weightDecay(weightDecay)
+                            .maxGradNorm(maxGradNorm).seed(seed).evalEvery(evalEvery).saveEvery(saveEvery).build())
+                    .baseDtype(baseDtype()).resume(resume).overwrite(overwrite).overrides(overrides).listener(report).build();
+            if (dryRun) {
+                report.onPlan(fineTune.plan());
+                return 0;
+            }
+            r = fineTune.run();
+        } catch (TrainingDivergedException e) {
+            throw new Lora4jException(e.getMessage() + (e.lastGood().isPresent()
+                    ? " (the same command with a lower --lr and --resume --override lr)" : " (lower --lr)"), e);
         }
-        Trainer trainer = new Trainer(model, train, eval, cfg);
-        try {
-            Files.createDirectories(out);
-        } catch (java.io.IOException e) {
-            throw new Lora4jException(out + ": cannot create: " + e.getMessage(), e);
-        }
-        Consumer<Path> export = dir -> {
-            if (!full) AdapterIO.write(dir, model, lora.withBaseModel(modelDir.toString()));
-        };
-        int startStep = resume ? resumedStep() : -1;
-        collectLoadingGarbage();
-        w.printf("training %d steps on %,d windows of up to %d tokens (batch %d × accumulation %d)%n",
-                trainer.totalSteps(), train.size(), T, batchSize, gradAccum);
-        try (MetricsLog log = MetricsLog.open(out.resolve("metrics.jsonl"), startStep);
-             ProgressBar bar = Progress.bar("train", trainer.totalSteps(), " steps")) {
-            if (startStep > 0) bar.stepTo(startStep);
-            TrainingProgress progress = new TrainingProgress(log, bar, w, "tokens",
-                    m -> String.format("eval loss %.4f, perplexity %.2f", m.get("eval_loss"), m.get("eval_perplexity")));
-            trainer.run(out, resume, export, progress);
-            long total = model.module().parameterCount();
-            progress.finish(full ? total : report.trainable(), full ? total : report.total());
-        }
-        if (full) ModelSaver.writeInto(modelDir, model, out);
-        else AdapterIO.write(out, model, lora.withBaseModel(modelDir.toString()));
-        w.printf("wrote %s to %s (metrics.jsonl, checkpoint/)%n", full ? "the model" : "the adapter", out);
+        ProcessMemory.peakRssMb().ifPresent(mb -> w.printf("peak memory (resident set of the process): %,.0f MB%n", mb));
+        w.printf("wrote %s to %s (%s, %s/)%n", full ? "the model" : headOnly ? "the head (as an adapter)" : "the adapter", r.output(),
+                r.plan().labels() != null ? (full ? "config.json with the labels" : "label_map.json") + ", metrics.jsonl" : "metrics.jsonl",
+                Checkpoints.DIR);
         return 0;
     }
 
-    private LoraConfig loraConfig(CausalLm model) {
+    private TaskType task() {
+        if (task == null) return null;
+        return switch (task.toLowerCase(Locale.ROOT)) {
+            case "causal-lm" -> TaskType.CAUSAL_LM;
+            case "seq-cls" -> TaskType.SEQ_CLS;
+            default -> throw new Lora4jException("--task '" + task + "' is not causal-lm or seq-cls");
+        };
+    }
+
+    private LoraConfig loraConfig() {
         if (targets != null && targetsRegex != null) throw new Lora4jException("give --targets or --targets-regex, not both");
-        LoraConfig c = LoraConfig.defaults(model.modelType()).withR(rank).withAlpha(alpha != null ? alpha : 2.0 * rank)
-                .withDropout(dropout).withRslora(rslora);
-        if (targetsRegex != null) c = c.withTargets(new ModuleSpec.Regex(targetsRegex));
-        else if (targets != null && targets.size() == 1 && targets.get(0).equalsIgnoreCase(ModuleSpec.ALL_LINEAR)) c = c.withTargets(new ModuleSpec.AllLinear());
-        else if (targets != null) c = c.withTargets(new ModuleSpec.Names(targets));
-        return c;
+        LoraConfig c = LoraConfig.peftDefaults().withR(rank).withAlpha(alpha != null ? alpha : 2.0 * rank).withDropout(dropout).withRslora(rslora);
+        if (targetsRegex != null) return c.withTargets(new ModuleSpec.Regex(targetsRegex));
+        if (targets != null && targets.size() == 1 && targets.get(0).equalsIgnoreCase(ModuleSpec.ALL_LINEAR)) return c.withTargets(new ModuleSpec.AllLinear());
+        return targets != null ? c.withTargets(new ModuleSpec.Names(targets)) : c;
     }
 
-    /** --base-dtype bf16: the frozen matrices and embeddings become bfloat16 (after LoRA was injected, so the base ones). */
-    void storeBaseAs(dev.lora4j.nn.Module model, boolean trainsEverything) {
-        String d = baseDtype.toLowerCase(java.util.Locale.ROOT);
-        if (d.equals("f32") || d.equals("float32")) return;
-        if (!d.equals("bf16") && !d.equals("bfloat16")) throw new Lora4jException("--base-dtype '" + baseDtype + "' is not f32 or bf16");
-        if (trainsEverything) throw new Lora4jException("--base-dtype bf16 stores frozen weights; --full freezes none (drop one)");
-        long n = model.frozenMatricesToBf16();                 // the float32 arrays become garbage: collectLoadingGarbage
-        spec.commandLine().getOut().printf("frozen base weights stored as bfloat16: %,d values (%,.0f MB saved)%n", n, 2.0 * n / 1e6);
-    }
-
-    /**
-     * One full collection before the first step: what loading left (file bytes, transposed and float32 copies of
-     * weights) would otherwise be promoted with the step's first arrays and stay in a heap sized around it. Measured on
-     * all-MiniLM-L6-v2, 30 LoRA steps: peak RSS 2,103 → 1,586 MB.
-     */
-    static void collectLoadingGarbage() {
-        System.gc();
-    }
-
-    int resumedStep() {
+    private LrSchedule schedule() {
         try {
-            Path state = dev.lora4j.train.Checkpoint.find(out).resolve("trainer_state.json");
-            return new com.fasterxml.jackson.databind.ObjectMapper().readTree(state.toFile()).path("step").asInt();
-        } catch (java.io.IOException e) {
-            throw new Lora4jException(out + ": cannot read the checkpoint: " + e.getMessage(), e);
-        }
-    }
-
-    LrSchedule schedule() {
-        try {
-            return LrSchedule.valueOf(schedule.toUpperCase(java.util.Locale.ROOT));
+            return LrSchedule.valueOf(schedule.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new Lora4jException("--schedule '" + schedule + "' is not one of " + Arrays.toString(LrSchedule.values()).toLowerCase(java.util.Locale.ROOT));
+            throw new Lora4jException("--schedule '" + schedule + "' is not one of " + Arrays.toString(LrSchedule.values()).toLowerCase(Locale.ROOT));
         }
     }
 
-    private static String fmt(double d) {
-        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+    private BaseDtype baseDtype() {
+        return switch (baseDtype.toLowerCase(Locale.ROOT)) {
+            case "f32", "float32" -> BaseDtype.F32;
+            case "bf16", "bfloat16" -> BaseDtype.BF16;
+            default -> throw new Lora4jException("--base-dtype '" + baseDtype + "' is not f32 or bf16");
+        };
     }
 }

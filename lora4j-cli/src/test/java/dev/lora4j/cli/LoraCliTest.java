@@ -30,7 +30,7 @@ class LoraCliTest {
         assertEquals(0, train.status(), train.err());
         assertTrue(train.out().contains("trainable params: 1,") && train.out().contains("transformer.h.1.mlp.c_proj"), train.out());
         assertTrue(train.out().contains("step 4: eval loss"), train.out());
-        for (String f : List.of("adapter_config.json", "adapter_model.safetensors", "metrics.jsonl", "checkpoint/trainer_state.json")) {
+        for (String f : List.of("adapter_config.json", "adapter_model.safetensors", "metrics.jsonl", "checkpoints/checkpoint-4/trainer_state.json")) {
             assertTrue(Files.exists(out.resolve(f)), f);
         }
         List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));

@@ -35,7 +35,7 @@ class SeqClsCliTest {
             assertTrue(train.out().contains(s), s + " in:\n" + train.out());
         }
         for (String f : List.of("adapter_config.json", "adapter_model.safetensors", "label_map.json", "metrics.jsonl",
-                "checkpoint/label_map.json", "checkpoint/trainer_state.json")) {
+                "checkpoints/checkpoint-100/label_map.json", "checkpoints/checkpoint-100/trainer_state.json")) {
             assertTrue(Files.exists(out.resolve(f)), f);
         }
         List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
@@ -116,7 +116,7 @@ class SeqClsCliTest {
                 "--eval-data", TESTDATA.resolve("labelled/valid.csv").toString());
         assertEquals(0, train.status(), train.err());
         assertTrue(train.out().contains("full fine-tuning: 22,562 trainable parameters") && train.out().contains("wrote the model to"), train.out());
-        for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "metrics.jsonl", "checkpoint/model.safetensors")) {
+        for (String f : List.of("config.json", "model.safetensors", "tokenizer.json", "metrics.jsonl", "checkpoints/checkpoint-60/model.safetensors")) {
             assertTrue(Files.exists(out.resolve(f)), f);
         }
         List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));

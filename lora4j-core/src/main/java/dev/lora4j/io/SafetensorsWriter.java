@@ -1,5 +1,6 @@
 // Writes float32 tensors to a safetensors file as F32, F16, BF16 or F64, atomically: the bytes go
-// to a temporary file in the same directory, which is synced and then renamed over the target.
+// to a temporary file in the same directory, which is synced and then renamed over the target (the
+// directory synced after the rename).
 // Follows huggingface/safetensors `serialize_to_file` (0.8): same layout, byte for byte.
 package dev.lora4j.io;
 
@@ -62,6 +63,7 @@ public final class SafetensorsWriter {
                 out.force(true);
             }
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFiles.fsyncDirectory(dir);
         } catch (IOException e) {
             deleteQuietly(tmp);
             throw new Lora4jException(file + ": cannot write: " + e, e);

@@ -2,6 +2,7 @@ package dev.lora4j.lora;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.io.AtomicFiles;
+import dev.lora4j.io.Output;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.SafetensorsWriter;
 import dev.lora4j.model.Model;
@@ -55,11 +56,21 @@ public final class AdapterIO {
         AtomicFiles.writeString(dir.resolve(CONFIG_FILE), config.toJson());
     }
 
-    /** Writes the adapter as a new directory that appears complete or not at all. */
+    /**
+     * Writes the adapter as a new directory that appears complete or not at all; {@code dir} must not exist or be empty
+     * (see {@link Output}).
+     */
     public static void save(Path dir, Model model, LoraConfig config) {
-        Path staging = AtomicFiles.stagingDirectory(dir);
+        try (Output out = Output.directory(dir, Output.Kind.ADAPTER, Output.Mode.NEW, List.of())) {
+            save(out, model, config);
+        }
+    }
+
+    /** Writes the adapter into a claimed output, which appears complete or not at all. */
+    public static void save(Output out, Model model, LoraConfig config) {
+        Path staging = out.stage();
         write(staging, model, config);
-        AtomicFiles.commitDirectory(staging, dir);
+        out.commit(staging);
     }
 
     /** Injects the adapter in {@code dir} into {@code model} (unmerged) and loads its weights; returns the injection report. */

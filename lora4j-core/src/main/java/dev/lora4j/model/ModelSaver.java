@@ -1,7 +1,7 @@
 package dev.lora4j.model;
 
 import dev.lora4j.Lora4jException;
-import dev.lora4j.io.AtomicFiles;
+import dev.lora4j.io.Output;
 import dev.lora4j.io.DType;
 import dev.lora4j.io.SafetensorsWriter;
 import dev.lora4j.io.WeightStore;
@@ -9,6 +9,8 @@ import dev.lora4j.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,7 +22,8 @@ import java.util.stream.Stream;
  * Writes a model's current weights as a Hugging Face directory in the layout of the directory it was
  * loaded from: the same files (single or shards, index copied), keys and dtypes, the tensors the model
  * ignores (mask buffers) copied as they were, and every other file (config, tokenizer) copied, except the
- * base's own training log ({@code metrics.jsonl}). The directory appears complete or not at all.
+ * base's own training log ({@code metrics.jsonl}), hidden files and links that lead out of the model. The directory
+ * appears complete or not at all.
  */
 public final class ModelSaver {
     /** A training run's log, which a base directory made by {@code train --full} holds; not part of the model. */
@@ -28,20 +31,36 @@ public final class ModelSaver {
 
     private ModelSaver() {}
 
-    /** Writes the model as a new directory {@code outDir} that appears complete or not at all. */
+    /**
+     * Writes the model as a new directory {@code outDir} that appears complete or not at all; {@code outDir} must not
+     * exist or be empty, and must not be or lie inside the base (see {@link Output}).
+     */
     public static void save(Path baseDir, CausalLm model, Path outDir) {
-        Path staging = AtomicFiles.stagingDirectory(outDir);
-        writeInto(baseDir, model, staging);
-        AtomicFiles.commitDirectory(staging, outDir);
+        try (Output out = Output.directory(outDir, Output.Kind.MODEL, Output.Mode.NEW, List.of(baseDir))) {
+            save(baseDir, model, out);
+        }
     }
 
-    /** Writes the model's files into an existing directory, each file atomically (other files there are kept). */
-    public static void writeInto(Path baseDir, CausalLm model, Path dir) {
+    /** Writes the model into a claimed output, which appears complete or not at all; returns the files not copied. */
+    public static List<String> save(Path baseDir, CausalLm model, Output out) {
+        Path staging = out.stage();
+        List<String> skipped = writeInto(baseDir, model, staging);
+        out.commit(staging);
+        return skipped;
+    }
+
+    /**
+     * Writes the model's files into an existing directory, each file atomically (other files there are kept). Returns
+     * the base's files that were not copied: symbolic links that lead outside the model directory (and, for a Hugging
+     * Face cache snapshot, outside its repository's {@code blobs/}), so a link planted in a model directory cannot
+     * carry another file of the user's into an output that may be shared.
+     */
+    public static List<String> writeInto(Path baseDir, CausalLm model, Path dir) {
         UnaryOperator<String> toModelKey = ModelLoader.keyMapper(model.modelType());
         Map<String, Tensor> params = model.module().namedParameters();
         try (WeightStore store = WeightStore.open(baseDir)) {
             Map<Path, List<String>> byFile = new TreeMap<>();
-            for (String key : store.names()) byFile.computeIfAbsent(store.fileOf(key), f -> new java.util.ArrayList<>()).add(key);
+            for (String key : store.names()) byFile.computeIfAbsent(store.fileOf(key), f -> new ArrayList<>()).add(key);
             for (Map.Entry<Path, List<String>> file : byFile.entrySet()) {
                 Map<String, Tensor> tensors = new LinkedHashMap<>();
                 Map<String, DType> dtypes = new LinkedHashMap<>();
@@ -53,16 +72,41 @@ public final class ModelSaver {
                 }
                 SafetensorsWriter.write(dir.resolve(file.getKey().getFileName()), tensors, Map.of("format", "pt"), dtypes);
             }
+            List<String> skipped = new ArrayList<>();
+            List<Path> roots = linkRoots(baseDir);
             try (Stream<Path> files = Files.list(baseDir)) {
-                for (Path f : files.toList()) {
+                for (Path f : files.sorted().toList()) {
                     String n = f.getFileName().toString();
-                    if (Files.isRegularFile(f) && !n.endsWith(".safetensors") && !n.startsWith(".") && !n.equals(TRAINING_LOG)) {
-                        Files.copy(f, dir.resolve(n), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    if (!Files.isRegularFile(f) || n.endsWith(".safetensors") || n.startsWith(".") || n.equals(TRAINING_LOG)) continue;
+                    if (Files.isSymbolicLink(f) && roots.stream().noneMatch(r -> realPath(f).startsWith(r))) {
+                        skipped.add(n);
+                        continue;
                     }
+                    Files.copy(f, dir.resolve(n), StandardCopyOption.REPLACE_EXISTING);
                 }
             }
+            return skipped;
         } catch (IOException e) {
             throw new Lora4jException(dir + ": cannot write the model: " + e.getMessage(), e);
+        }
+    }
+
+    /** Where a base's symbolic links may lead: the directory, and a Hugging Face cache snapshot's {@code ../../blobs}. */
+    private static List<Path> linkRoots(Path baseDir) throws IOException {
+        Path real = baseDir.toRealPath();
+        List<Path> roots = new ArrayList<>(List.of(real));
+        Path parent = real.getParent();
+        if (parent != null && parent.getFileName() != null && parent.getFileName().toString().equals("snapshots") && parent.getParent() != null) {
+            roots.add(parent.getParent().resolve("blobs"));
+        }
+        return roots;
+    }
+
+    private static Path realPath(Path link) {
+        try {
+            return link.toRealPath();
+        } catch (IOException e) {
+            return link.toAbsolutePath();                    // removed meanwhile: the copy will say so
         }
     }
 

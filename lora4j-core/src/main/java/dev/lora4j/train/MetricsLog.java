@@ -2,6 +2,7 @@ package dev.lora4j.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.AtomicFiles;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -10,10 +11,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * {@code metrics.jsonl}: one JSON object per line (step, loss, lr, grad norm, tokens/s, elapsed; eval lines
- * carry eval_loss). On resume, lines after the checkpoint's step are dropped so the file tells one story.
+ * carry eval_loss). On resume, lines after the checkpoint's step are dropped (the file replaced atomically) so the
+ * file tells one story.
  */
 public final class MetricsLog implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -31,7 +34,7 @@ public final class MetricsLog implements AutoCloseable {
             if (keepUpToStep >= 0 && Files.exists(file)) {
                 List<String> kept = Files.readAllLines(file, StandardCharsets.UTF_8).stream()
                         .filter(l -> !l.isBlank() && stepOf(l) <= keepUpToStep).toList();
-                Files.write(file, kept, StandardCharsets.UTF_8);
+                AtomicFiles.writeString(file, kept.stream().map(l -> l + "\n").collect(Collectors.joining()));
             } else {
                 Files.deleteIfExists(file);
             }

@@ -1,52 +1,44 @@
 package dev.lora4j.train;
 
+import dev.lora4j.Lora4jException;
+
 /**
- * Hyper-parameters of a training run, as the CLI flags name them. {@code maxSteps} > 0 overrides
- * {@code epochs}; {@code evalEvery} / {@code saveEvery} of 0 mean only at the end. AdamW uses β = (0.9, 0.999),
- * eps 1e-8 as torch's defaults.
+ * Hyper-parameters of a training run, named as Hugging Face's TrainingArguments name them. {@code maxSteps} > 0
+ * overrides {@code epochs}; {@code evalEvery} / {@code saveEvery} of 0 mean only at the end; {@code seqLen} 0 means
+ * the model's default (min(its maximum positions, 128)). AdamW uses β = (0.9, 0.999), eps 1e-8 as torch's defaults.
+ * Built with {@link #builder()}; every value is checked when built.
  */
 public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int gradAccum, int seqLen, int warmup,
                           LrSchedule schedule, float weightDecay, float maxGradNorm, long seed, int evalEvery,
                           int saveEvery) {
     public TrainConfig {
-        check(lr > 0 && Float.isFinite(lr), "--lr must be a positive number, got " + lr);
-        check(epochs >= 1 || maxSteps >= 1, "--epochs or --max-steps must be at least 1");
-        check(batchSize >= 1, "--batch-size must be at least 1, got " + batchSize);
-        check(gradAccum >= 1, "--grad-accum must be at least 1, got " + gradAccum);
-        check(seqLen >= 1, "--seq-len must be at least 1, got " + seqLen);
-        check(warmup >= 0, "--warmup must be 0 or more, got " + warmup);
-        check(weightDecay >= 0, "--weight-decay must be 0 or more, got " + weightDecay);
-        check(maxGradNorm >= 0, "--max-grad-norm must be 0 (off) or more, got " + maxGradNorm);
-        check(evalEvery >= 0 && saveEvery >= 0, "--eval-every and --save-every must be 0 or more");
+        check(lr > 0 && Float.isFinite(lr), "learning_rate must be a positive number, got " + lr);
+        check(epochs >= 0 && maxSteps >= 0, "num_train_epochs and max_steps must be 0 or more, got " + epochs + " and " + maxSteps);
+        check(epochs >= 1 || maxSteps >= 1, "num_train_epochs or max_steps must be at least 1");
+        check(batchSize >= 1, "batch_size must be at least 1, got " + batchSize);
+        check(gradAccum >= 1, "gradient_accumulation_steps must be at least 1, got " + gradAccum);
+        check(seqLen >= 0, "seq_len must be 0 (the model's default) or more, got " + seqLen);
+        check(warmup >= 0, "warmup_steps must be 0 or more, got " + warmup);
+        check(schedule != null, "lr_scheduler_type must be given");
+        check(weightDecay >= 0 && Float.isFinite(weightDecay), "weight_decay must be 0 or more, got " + weightDecay);
+        check(maxGradNorm >= 0 && Float.isFinite(maxGradNorm), "max_grad_norm must be 0 (off) or more, got " + maxGradNorm);
+        check(evalEvery >= 0 && saveEvery >= 0, "eval_steps and save_steps must be 0 or more, got " + evalEvery + " and " + saveEvery);
     }
 
-    /** lr 2e-4, 1 epoch, batch 8, seq 128, cosine, no warm-up or decay, clip at 1.0, seed 42. */
+    /** lr 2e-4, 1 epoch, batch 8, the model's sequence length, cosine, no warm-up or decay, clip at 1.0, seed 42, save every 50. */
     public static TrainConfig defaults() {
-        return new TrainConfig(2e-4f, 1, 0, 8, 1, 128, 0, LrSchedule.COSINE, 0f, 1f, 42, 0, 0);
+        return builder().build();
     }
 
-    public TrainConfig withLr(float v) {
-        return new TrainConfig(v, epochs, maxSteps, batchSize, gradAccum, seqLen, warmup, schedule, weightDecay, maxGradNorm, seed, evalEvery, saveEvery);
+    public static Builder builder() {
+        return new Builder();
     }
 
-    public TrainConfig withMaxSteps(int v) {
-        return new TrainConfig(lr, epochs, v, batchSize, gradAccum, seqLen, warmup, schedule, weightDecay, maxGradNorm, seed, evalEvery, saveEvery);
-    }
-
-    public TrainConfig withBatch(int batch, int accum) {
-        return new TrainConfig(lr, epochs, maxSteps, batch, accum, seqLen, warmup, schedule, weightDecay, maxGradNorm, seed, evalEvery, saveEvery);
-    }
-
-    public TrainConfig withSeqLen(int v) {
-        return new TrainConfig(lr, epochs, maxSteps, batchSize, gradAccum, v, warmup, schedule, weightDecay, maxGradNorm, seed, evalEvery, saveEvery);
-    }
-
-    public TrainConfig withSaveEvery(int v) {
-        return new TrainConfig(lr, epochs, maxSteps, batchSize, gradAccum, seqLen, warmup, schedule, weightDecay, maxGradNorm, seed, evalEvery, v);
-    }
-
-    private static void check(boolean ok, String message) {
-        if (!ok) throw new dev.lora4j.Lora4jException(message);
+    /** A builder holding these values. */
+    public Builder toBuilder() {
+        return new Builder().lr(lr).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum).seqLen(seqLen)
+                .warmup(warmup).schedule(schedule).weightDecay(weightDecay).maxGradNorm(maxGradNorm).seed(seed)
+                .evalEvery(evalEvery).saveEvery(saveEvery);
     }
 
     public float beta1() {
@@ -59,5 +51,52 @@ public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int
 
     public float eps() {
         return 1e-8f;
+    }
+
+    private static void check(boolean ok, String message) {
+        if (!ok) throw new Lora4jException(message);
+    }
+
+    /** Named settings with the defaults of {@link #defaults()}. */
+    public static final class Builder {
+        private float lr = 2e-4f;
+        private int epochs = 1, maxSteps, batchSize = 8, gradAccum = 1, seqLen, warmup, evalEvery, saveEvery = 50;
+        private LrSchedule schedule = LrSchedule.COSINE;
+        private float weightDecay, maxGradNorm = 1f;
+        private long seed = 42;
+
+        private Builder() {}
+
+        /** Peak learning rate. */
+        public Builder lr(float v) { lr = v; return this; }
+        /** Passes over the data (ignored when {@link #maxSteps} > 0). */
+        public Builder epochs(int v) { epochs = v; return this; }
+        /** Optimizer steps; 0 = from the epochs. */
+        public Builder maxSteps(int v) { maxSteps = v; return this; }
+        /** Examples (windows, texts) per micro-batch. */
+        public Builder batchSize(int v) { batchSize = v; return this; }
+        /** Micro-batches per optimizer step. */
+        public Builder gradAccum(int v) { gradAccum = v; return this; }
+        /** Tokens per window or text; 0 = the model's default. */
+        public Builder seqLen(int v) { seqLen = v; return this; }
+        /** Linear warm-up steps. */
+        public Builder warmup(int v) { warmup = v; return this; }
+        /** The learning-rate schedule after warm-up. */
+        public Builder schedule(LrSchedule v) { schedule = v; return this; }
+        /** AdamW's decoupled weight decay. */
+        public Builder weightDecay(float v) { weightDecay = v; return this; }
+        /** Global gradient-norm clipping; 0 = off. */
+        public Builder maxGradNorm(float v) { maxGradNorm = v; return this; }
+        /** Seed of LoRA's initialisation, the data order and dropout masks. */
+        public Builder seed(long v) { seed = v; return this; }
+        /** Steps between evaluations; 0 = at the end only. */
+        public Builder evalEvery(int v) { evalEvery = v; return this; }
+        /** Steps between checkpoints; 0 = at the end only. */
+        public Builder saveEvery(int v) { saveEvery = v; return this; }
+
+        public TrainConfig build() {
+            return new TrainConfig(lr, epochs, maxSteps, batchSize, gradAccum, seqLen, warmup, schedule, weightDecay, maxGradNorm, seed,
+                    evalEvery, saveEvery);
+        }
     }
 }

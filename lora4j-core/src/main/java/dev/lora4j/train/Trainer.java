@@ -1,7 +1,5 @@
 package dev.lora4j.train;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.data.Window;
@@ -13,6 +11,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
@@ -20,7 +20,8 @@ import java.util.function.Consumer;
  * The training loop over a {@link TrainingTask}: shuffled examples (a fixed permutation per epoch from the seed), micro-batches with
  * gradient accumulation, global-norm clipping, AdamW on the trainable tensors only, a learning-rate
  * schedule, periodic evaluation, checkpoints that resume exactly (data order and dropout masks are
- * functions of the seed and the step), and a stop with a clear message on a non-finite loss.
+ * functions of the seed and the step) and only ever from an update whose loss was seen finite, and a stop with a
+ * clear message on a non-finite loss or gradient.
  */
 public final class Trainer {
     /** What the trainer reports after each optimizer step and each evaluation. */
@@ -28,11 +29,34 @@ public final class Trainer {
         void onStep(StepMetrics m);
 
         default void onEval(int step, Map<String, Double> metrics) {}
+
+        /** A resumed run continues after {@code step}; {@code overridden}: deliberately changed settings ("lr: 0.1 → 0.01"). */
+        default void onResume(int step, List<String> overridden) {}
     }
 
     /** One optimizer step: mean loss over its micro-batches, the lr used, the gradient norm before clipping. */
     public record StepMetrics(int step, int totalSteps, double loss, float lr, double gradNorm, long tokens,
                               double tokensPerSecond, double elapsedSeconds) {}
+
+    /**
+     * How a run starts and what its checkpoints hold: {@code resume} continues from the latest checkpoint (from the
+     * start when there is none yet); {@code overrides} names the {@link RunSettings#OVERRIDABLE} settings that may differ
+     * from the checkpoint's; {@code settings} adds what the caller knows changes the result (model, data, method,
+     * LoRA configuration) to the trainer's own hyper-parameters; {@code exporter} writes the usable result (adapter or
+     * model) into each checkpoint.
+     */
+    public record Options(boolean resume, Set<String> overrides, RunSettings settings, Consumer<Path> exporter) {
+        public Options {
+            overrides = Set.copyOf(overrides);
+            RunSettings.checkOverridable(overrides);
+            if (!resume && !overrides.isEmpty()) throw new Lora4jException("settings can only be overridden when resuming");
+        }
+
+        /** A fresh run with no extra settings and nothing exported into the checkpoints. */
+        public static Options fresh() {
+            return new Options(false, Set.of(), RunSettings.empty(), dir -> {});
+        }
+    }
 
     private final TrainingTask task;
     private final TrainConfig cfg;
@@ -55,90 +79,121 @@ public final class Trainer {
         });
         if (trainable.isEmpty()) throw new Lora4jException("nothing to train: no parameter requires a gradient");
         this.adamw = new AdamW(trainable, cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay());
+        totalSteps();                                           // refuses a run too long to count before anything starts
     }
 
     public int batchesPerEpoch() {
-        return (task.size() + cfg.batchSize() - 1) / cfg.batchSize();
+        return Math.ceilDiv(task.size(), cfg.batchSize());
     }
 
     public int totalSteps() {
         if (cfg.maxSteps() > 0) return cfg.maxSteps();
-        return (int) Math.ceil((double) cfg.epochs() * batchesPerEpoch() / cfg.gradAccum());
+        long steps = Math.ceilDiv((long) cfg.epochs() * batchesPerEpoch(), cfg.gradAccum());
+        if (steps > Integer.MAX_VALUE) throw new Lora4jException(cfg.epochs() + " epochs would take " + steps + " steps, more than " + Integer.MAX_VALUE);
+        return (int) steps;
     }
 
     /** Trains from the start, checkpointing into {@code out}, without callbacks. */
     public void run(Path out) {
-        run(out, false, dir -> {}, m -> {});
+        run(out, Options.fresh(), m -> {});
     }
 
     /**
-     * Trains to the last step, checkpointing into {@code out} every {@code saveEvery} steps and at the end
-     * ({@code exporter} writes the usable result into each checkpoint). With {@code resume}, continues from
-     * the checkpoint in {@code out}.
+     * Trains to the last step, checkpointing into {@code out/checkpoints} every {@code saveEvery} steps and at the end
+     * (see {@link Checkpoints}). A checkpoint becomes the one to resume from only once the update it holds gave a finite
+     * loss: at the next step, or, for the last one, in one extra forward pass; a non-finite loss or gradient norm stops
+     * the run with a {@link TrainingDivergedException} that names the last good checkpoint.
      */
-    public void run(Path out, boolean resume, Consumer<Path> exporter, Listener listener) {
-        int total = totalSteps(), step = 0;
+    public void run(Path out, Options options, Listener listener) {
+        Checkpoints checkpoints = new Checkpoints(out);
+        RunSettings settings = settings().plus(options.settings());
+        int total = totalSteps(), step = 0, pending = 0;
         long micro = 0;
-        if (resume) {
-            Checkpoint.State s = Checkpoint.load(Checkpoint.find(out), trainable, adamw);
-            if (!s.settings().toString().equals(settings().toString())) {
-                throw new Lora4jException(Checkpoint.find(out) + ": the checkpoint was made with other settings "
-                        + s.settings() + " than this run " + settings() + "; resume with the same flags");
+        if (options.resume()) {
+            Optional<Path> latest = checkpoints.latest();
+            if (latest.isPresent()) {
+                Checkpoints.State s = Checkpoints.readState(latest.get(), cfg.gradAccum());
+                List<String> differences = settings.differencesFrom(s.settings(), options.overrides());
+                if (!differences.isEmpty()) {
+                    throw new Lora4jException(latest.get() + ": the checkpoint was made with other settings than this run's: "
+                            + String.join("; ", differences) + ". Resume with the same settings"
+                            + (differences.stream().allMatch(d -> RunSettings.OVERRIDABLE.contains(d.substring(0, d.indexOf(':'))))
+                                    ? ", or name these as deliberate changes (override)" : "") + ".");
+                }
+                if (s.step() > total) throw new Lora4jException(latest.get() + ": is at step " + s.step() + ", beyond this run's " + total + " steps");
+                Checkpoints.restore(latest.get(), s, trainable, adamw);
+                step = s.step();
+                micro = s.microBatches();
+                checkpoints.promote(step);                        // removes what a killed run left beside it
+                listener.onResume(step, settings.overriddenFrom(s.settings(), options.overrides()));
+            } else {
+                listener.onResume(0, List.of());
             }
-            step = s.step();
-            micro = s.microBatches();
         }
         task.module().train(true);
         long start = System.nanoTime();
         try (Workspace ws = Workspace.open()) {
-        for (; step < total; step++) {
-            long t0 = System.nanoTime();
-            adamw.zeroGrad();
-            double loss = 0;
-            long tokens = 0;
-            for (int a = 0; a < cfg.gradAccum(); a++, micro++) {
-                ws.reset();                                   // the previous micro-batch's activations are dead
-                task.module().reseedDropout(cfg.seed() * 7_919L + micro);
-                Tape tape = Tape.create();
-                TrainingTask.Loss batchLoss = task.loss(tape, examples(micro));
-                Tensor l = batchLoss.value();
-                float value = l.data()[0];
-                if (!Float.isFinite(value)) {
-                    boolean saved = java.nio.file.Files.isDirectory(out.resolve(Checkpoint.DIR));
-                    throw new Lora4jException("step " + (step + 1) + ": the loss is " + value + "; training stopped. "
-                            + (saved ? "The last good checkpoint is kept in " + out.resolve(Checkpoint.DIR) + " (lower --lr or fix the data, then --resume)."
-                            : "No checkpoint was written yet; lower --lr or check the data."));
+            for (; step < total; step++) {
+                long t0 = System.nanoTime();
+                adamw.zeroGrad();
+                double loss = 0;
+                long tokens = 0;
+                for (int a = 0; a < cfg.gradAccum(); a++, micro++) {
+                    ws.reset();                                   // the previous micro-batch's activations are dead
+                    task.module().reseedDropout(cfg.seed() * 7_919L + micro);
+                    Tape tape = Tape.create();
+                    TrainingTask.Loss batchLoss = task.loss(tape, examples(micro));
+                    Tensor l = batchLoss.value();
+                    float value = l.data()[0];
+                    if (!Float.isFinite(value)) throw diverged(checkpoints, pending, step + 1, "the loss is " + value);
+                    tape.backward(l, new float[] {1f / cfg.gradAccum()});
+                    loss += value / cfg.gradAccum();
+                    tokens += batchLoss.scored();
                 }
-                tape.backward(l, new float[] {1f / cfg.gradAccum()});
-                loss += value / cfg.gradAccum();
-                tokens += batchLoss.scored();
+                double norm = clipGradients();
+                if (!Double.isFinite(norm)) throw diverged(checkpoints, pending, step + 1, "the gradient norm is " + norm);
+                if (pending > 0) {                                // the update it holds just gave finite losses
+                    checkpoints.promote(pending);
+                    pending = 0;
+                }
+                float lr = cfg.schedule().lr(cfg.lr(), step, cfg.warmup(), total);
+                adamw.step(lr);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                listener.onStep(new StepMetrics(step + 1, total, loss, lr, norm, tokens, tokens / seconds, (System.nanoTime() - start) / 1e9));
+                boolean last = step + 1 == total;
+                if (last || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)) {
+                    ws.release();                                 // the step's activations are dead: the evaluation reuses them
+                    Map<String, Double> metrics = task.evaluate();
+                    if (!metrics.isEmpty()) listener.onEval(step + 1, metrics);
+                    task.module().train(true);
+                }
+                if (last || (cfg.saveEvery() > 0 && (step + 1) % cfg.saveEvery() == 0)) {
+                    checkpoints.save(new Checkpoints.State(step + 1, micro, adamw.stepCount(), settings), trainable, adamw, options.exporter());
+                    pending = step + 1;
+                }
             }
-            double norm = clipGradients();
-            float lr = cfg.schedule().lr(cfg.lr(), step, cfg.warmup(), total);
-            adamw.step(lr);
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            listener.onStep(new StepMetrics(step + 1, total, loss, lr, norm, tokens, tokens / seconds, (System.nanoTime() - start) / 1e9));
-            boolean last = step + 1 == total;
-            if (last || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)) {
-                ws.release();                                 // the step's activations are dead: the evaluation reuses them
-                Map<String, Double> metrics = task.evaluate();
-                if (!metrics.isEmpty()) listener.onEval(step + 1, metrics);
-                task.module().train(true);
+            if (pending > 0) {
+                ws.reset();
+                float value = task.loss(Tape.noGrad(), examples(micro)).value().data()[0];
+                if (!Float.isFinite(value)) throw diverged(checkpoints, pending, pending, "after the last update the loss is " + value);
+                checkpoints.promote(pending);
             }
-            if (last || (cfg.saveEvery() > 0 && (step + 1) % cfg.saveEvery() == 0)) {
-                Checkpoint.save(out, new Checkpoint.State(step + 1, micro, adamw.stepCount(), settings()), trainable, adamw, exporter);
-            }
-        }
         }
         task.module().train(false);
     }
 
-    /** The settings a resume must share with the run it continues (they fix data order and masks). */
-    private ObjectNode settings() {
-        ObjectNode s = new ObjectMapper().createObjectNode();
-        s.put("seed", cfg.seed()).put("batch_size", cfg.batchSize()).put("grad_accum", cfg.gradAccum())
-                .put("seq_len", cfg.seqLen()).put("total_steps", totalSteps()).put("examples", task.size());
-        return s;
+    private TrainingDivergedException diverged(Checkpoints checkpoints, int pending, int step, String what) {
+        if (pending > 0) checkpoints.discard(pending);
+        task.module().train(false);
+        return new TrainingDivergedException(step, what, checkpoints.latest());
+    }
+
+    /** The settings of this trainer that a resume must share with the run it continues (or name as overridden). */
+    private RunSettings settings() {
+        return RunSettings.empty().with("seed", cfg.seed()).with("batch_size", cfg.batchSize()).with("grad_accum", cfg.gradAccum())
+                .with("seq_len", cfg.seqLen()).with("examples", task.size()).with("lr", cfg.lr()).with("schedule", cfg.schedule())
+                .with("warmup", cfg.warmup()).with("weight_decay", cfg.weightDecay()).with("max_grad_norm", cfg.maxGradNorm())
+                .with("epochs", cfg.maxSteps() > 0 ? "-" : Integer.toString(cfg.epochs())).with("max_steps", cfg.maxSteps());
     }
 
     /** The examples of micro-batch number {@code micro}: epoch = micro / batchesPerEpoch, in that epoch's order. */
@@ -147,7 +202,8 @@ public final class Trainer {
         int epoch = (int) (micro / perEpoch), index = (int) (micro % perEpoch);
         int[] order = permutation(task.size(), cfg.seed() + epoch);
         List<Integer> out = new ArrayList<>();
-        for (int i = index * cfg.batchSize(); i < Math.min(task.size(), (index + 1) * cfg.batchSize()); i++) out.add(order[i]);
+        long from = (long) index * cfg.batchSize(), to = Math.min(task.size(), from + cfg.batchSize());
+        for (int i = (int) from; i < to; i++) out.add(order[i]);
         return out;
     }
 

@@ -40,7 +40,7 @@ class ReadmeLoraExampleTest {
         LoraInjector.Report report = LoraInjector.apply(model, lora, 42);       // report.summary(): trainable params ...
         try (Tokenizer tokenizer = Tokenizer.load(base)) {
             List<Window> data = Window.pack(Documents.load(text, tokenizer, model.vocabSize()), 64);
-            new Trainer(model, data, List.of(), TrainConfig.defaults().withLr(5e-3f).withMaxSteps(10).withSeqLen(64)).run(out.resolve("run"));
+            new Trainer(model, data, List.of(), TrainConfig.builder().lr(5e-3f).maxSteps(10).seqLen(64).build()).run(out.resolve("run"));
             AdapterIO.save(out.resolve("adapter"), model, lora);               // a PEFT adapter directory
             Merger.merge(model);                                               // W += scale·B·A
             ModelSaver.save(base, model, out.resolve("merged"));               // a plain Hugging Face model

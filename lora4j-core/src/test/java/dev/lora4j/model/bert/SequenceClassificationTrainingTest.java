@@ -13,6 +13,7 @@ import dev.lora4j.model.ModelLoader;
 import dev.lora4j.testing.TestData;
 import dev.lora4j.train.LrSchedule;
 import dev.lora4j.train.SequenceClassificationTask;
+import dev.lora4j.train.RunSettings;
 import dev.lora4j.train.TrainConfig;
 import dev.lora4j.train.Trainer;
 import java.nio.file.Files;
@@ -52,10 +53,11 @@ class SequenceClassificationTrainingTest {
         TrainConfig cfg = new TrainConfig(2e-2f, 1, 100, 16, 1, 32, 0, LrSchedule.CONSTANT, 0f, 1f, 5, 0, 0);
         Path out = tmp.resolve("run");
         Files.createDirectories(out);
-        new Trainer(new SequenceClassificationTask(model, trainSet, validSet, 8), cfg).run(out, false, dir -> {
-            AdapterIO.write(dir, model, lora);
-            labels.write(dir);
-        }, m -> {});
+        new Trainer(new SequenceClassificationTask(model, trainSet, validSet, 8), cfg).run(out, new Trainer.Options(false, Set.of(),
+                RunSettings.empty(), dir -> {
+                    AdapterIO.write(dir, model, lora);
+                    labels.write(dir);
+                }), m -> {});
         SequenceClassificationTask.Evaluation after = SequenceClassificationTask.evaluate(model, validSet, 8, n -> {});
         assertTrue(after.metrics().accuracy() >= 0.85 && after.metrics().accuracy() >= before + 0.25,
                 "accuracy " + before + " -> " + after.metrics().accuracy());
@@ -66,7 +68,7 @@ class SequenceClassificationTrainingTest {
         assertArrayEquals(one.predicted(), filled.predicted());
         assertEquals(one.loss(), filled.loss(), 1e-6 * one.loss(), "the filler texts do not count in the loss");
 
-        Path adapter = out.resolve("checkpoint");
+        Path adapter = out.resolve("checkpoints/checkpoint-100");
         Set<String> keys = new TreeSet<>(AdapterIO.tensors(model).keySet());
         assertTrue(keys.contains("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight"), keys.toString());
         assertTrue(keys.containsAll(List.of("base_model.model.classifier.weight", "base_model.model.classifier.bias")), keys.toString());

@@ -1,0 +1,204 @@
+package dev.lora4j.train;
+
+import dev.lora4j.Lora4jException;
+import dev.lora4j.data.Documents;
+import dev.lora4j.data.LabelMap;
+import dev.lora4j.data.LabelledTexts;
+import dev.lora4j.data.Window;
+import dev.lora4j.lora.AdapterIO;
+import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraInjector;
+import dev.lora4j.model.CausalLm;
+import dev.lora4j.model.Model;
+import dev.lora4j.model.ModelLoader;
+import dev.lora4j.model.ModelSaver;
+import dev.lora4j.model.bert.BertConfig;
+import dev.lora4j.model.bert.BertForSequenceClassification;
+import dev.lora4j.model.bert.BertLoader;
+import dev.lora4j.model.bert.BertSaver;
+import dev.lora4j.model.bert.EncoderTokenizer;
+import dev.lora4j.nn.Module;
+import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tokenizer.Tokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * One fine-tuning run made ready: the base loaded for its task, the method applied (LoRA injected, everything
+ * trainable, or the head alone), the frozen base stored as asked, the data tokenized, and the exporter that writes the
+ * usable result (PEFT adapter, or whole model) into a directory. {@link FineTune} drives it.
+ */
+final class PreparedRun {
+    final FineTune.Plan plan;
+    final Model model;
+    final LoraConfig savedConfig;            // the adapter_config.json written (null for full fine-tuning)
+    private final List<Tensor> noOps;        // --head-only's frozen rank-1 LoRA weights, saved with the adapter
+    TrainingTask task;
+    int examples;
+    long bf16Values;                         // frozen values stored as bfloat16
+
+    private PreparedRun(FineTune.Plan plan, Model model, LoraConfig savedConfig, List<Tensor> noOps) {
+        this.plan = plan;
+        this.model = model;
+        this.savedConfig = savedConfig;
+        this.noOps = noOps;
+    }
+
+    /** Loads the base and applies the method; with {@code data}, also stores the base as asked and tokenizes the data. */
+    static PreparedRun prepare(FineTune f, boolean data) {
+        PreparedRun r = f.task() == TaskType.SEQ_CLS ? classifier(f) : causalLm(f);
+        if (!data) return r;
+        if (f.baseDtype() == BaseDtype.BF16) {
+            if (f.method() instanceof Method.Full) throw new Lora4jException("a bfloat16 base stores frozen weights; full fine-tuning freezes none");
+            r.bf16Values = r.model.module().frozenMatricesToBf16();
+        }
+        if (!r.noOps.isEmpty()) r.noOps.forEach(p -> p.requiresGrad(false));   // after bf16: the no-op layers stay float32
+        r.loadData(f);
+        return r;
+    }
+
+    private static PreparedRun causalLm(FineTune f) {
+        if (f.method() instanceof Method.HeadOnly) throw new Lora4jException("head-only training is for sequence classification (a causal LM has no classification head)");
+        CausalLm model = ModelLoader.load(f.model());
+        int T = seqLen(f, model.maxPositions(), "n_positions");
+        LoraConfig lora = null;
+        LoraInjector.Report report;
+        if (f.method() instanceof Method.Lora(LoraConfig c)) {
+            lora = c.withDefaultTargets(model.modelType());
+            if (lora.taskType() == null) lora = lora.withTaskType(TaskType.CAUSAL_LM.peftName());
+            report = LoraInjector.apply(model, lora, f.config().seed());
+        } else {
+            model.module().namedParameters().values().forEach(p -> p.requiresGrad(true));
+            long n = model.module().parameterCount();
+            report = new LoraInjector.Report(List.of(), n, n);
+        }
+        FineTune.Plan plan = new FineTune.Plan(TaskType.CAUSAL_LM, f.method(), model.modelType(), lora, report, List.of(), null, T);
+        return new PreparedRun(plan, model, lora == null ? null : lora.withBaseModel(f.model().toString()), List.of());
+    }
+
+    private static PreparedRun classifier(FineTune f) {
+        LabelledTexts train = LabelledTexts.read(f.data());
+        BertConfig base = ModelLoader.encoderConfig(f.model());
+        LabelMap labels = labels(base, train);
+        BertLoader.Loaded<BertForSequenceClassification> loaded = ModelLoader.loadSequenceClassifier(f.model(), labels, f.config().seed());
+        BertForSequenceClassification model = loaded.model();
+        int T = seqLen(f, model.config().maxSequenceLength(), "max_position_embeddings");
+        LoraConfig seqCls = SequenceClassificationTask.loraConfig(model.modelType(), loaded.newlyInitialised());
+        LoraConfig lora = switch (f.method()) {
+            case Method.Lora(LoraConfig c) -> c.withTaskType(TaskType.SEQ_CLS.peftName()).withModulesToSave(seqCls.modulesToSave())
+                    .withDefaultTargets(model.modelType());
+            case Method.HeadOnly h -> seqCls.withR(1).withAlpha(1);
+            case Method.Full full -> null;
+        };
+        List<Tensor> noOps = List.of();
+        LoraInjector.Report report;
+        if (lora == null) {
+            model.namedParameters().values().forEach(p -> p.requiresGrad(true));
+            report = new LoraInjector.Report(List.of(), model.parameterCount(), model.parameterCount());
+        } else {
+            LoraInjector.Report injected = LoraInjector.apply(model, lora, f.config().seed());
+            if (f.method() instanceof Method.HeadOnly) {
+                noOps = zeroLora(model);
+                report = new LoraInjector.Report(injected.targeted(), count(model, true), count(model, false));
+            } else {
+                report = injected;
+            }
+        }
+        FineTune.Plan plan = new FineTune.Plan(TaskType.SEQ_CLS, f.method(), model.modelType(), lora, report, loaded.newlyInitialised(), labels, T);
+        return new PreparedRun(plan, model, lora == null ? null : lora.withBaseModel(f.model().toString()), noOps);
+    }
+
+    private static int seqLen(FineTune f, int max, String field) {
+        int T = f.config().seqLen() > 0 ? f.config().seqLen() : Math.min(max, 128);
+        if (T > max) throw new Lora4jException("the sequence length " + T + " exceeds the model's " + field + " of " + max + " tokens");
+        return T;
+    }
+
+    /**
+     * The base config's labels when they name every label of the data (a task checkpoint keeps its classes and head
+     * rows); otherwise the data's own: integer ids, or the sorted distinct names.
+     */
+    private static LabelMap labels(BertConfig base, LabelledTexts train) {
+        if (base.labels() != null) {
+            try {
+                train.labelIds(base.labels());
+                return base.labels();
+            } catch (Lora4jException e) {
+                return train.labelMap();
+            }
+        }
+        return train.labelMap();
+    }
+
+    /**
+     * Head-only: every LoRA layer becomes a no-op (lora_B = 0, so the encoder computes exactly the base model), left in
+     * the model so that the adapter loads anywhere a SEQ_CLS adapter does; they are frozen once the base is stored.
+     */
+    private static List<Tensor> zeroLora(Module model) {
+        List<Tensor> out = new ArrayList<>();
+        model.namedParameters().forEach((name, p) -> {
+            if (name.contains(".lora_A.") || name.contains(".lora_B.")) {
+                if (name.contains(".lora_B.")) Arrays.fill(p.data(), 0f);
+                out.add(p);
+            }
+        });
+        return out;
+    }
+
+    /** Parameters of the base and head, without the head-only run's no-op LoRA layers: trainable ones, or all. */
+    private static long count(Module model, boolean trainableOnly) {
+        long n = 0;
+        for (Map.Entry<String, Tensor> e : model.namedParameters().entrySet()) {
+            if (e.getKey().contains(".lora_") || (trainableOnly && !e.getValue().requiresGrad())) continue;
+            n += e.getValue().size();
+        }
+        return n;
+    }
+
+    private void loadData(FineTune f) {
+        TrainConfig cfg = f.config();
+        int T = plan.seqLen();
+        if (model instanceof BertForSequenceClassification bert) {
+            List<SequenceClassificationTask.Example> train, eval = List.of();
+            try (EncoderTokenizer tok = EncoderTokenizer.load(f.model(), T)) {
+                train = SequenceClassificationTask.examples(LabelledTexts.read(f.data()), plan.labels(), tok);
+                if (f.evalData() != null) eval = SequenceClassificationTask.examples(LabelledTexts.read(f.evalData()), plan.labels(), tok);
+            }
+            task = new SequenceClassificationTask(bert, train, eval, cfg.batchSize());
+            examples = train.size();
+        } else {
+            CausalLm lm = (CausalLm) model;
+            List<Window> train, eval = List.of();
+            try (Tokenizer tok = Files.exists(f.model().resolve("tokenizer.json")) ? Tokenizer.load(f.model()) : null) {
+                int eos = lm.eosTokenId().orElse(-1);
+                train = Window.pack(Documents.load(f.data(), tok, lm.vocabSize(), eos), T);
+                if (f.evalData() != null) eval = Window.pack(Documents.load(f.evalData(), tok, lm.vocabSize(), eos), T);
+            }
+            task = new CausalLmTask(lm, train, eval, cfg.batchSize());
+            examples = train.size();
+        }
+    }
+
+    /** Writes the usable result into {@code dir}: the PEFT adapter (with label_map.json for a classifier), or the whole model. */
+    Consumer<Path> exporter(Path baseModel) {
+        return dir -> {
+            if (savedConfig == null) {
+                if (model instanceof BertForSequenceClassification bert) BertSaver.writeInto(bert, baseModel, dir);
+                else ModelSaver.writeInto(baseModel, (CausalLm) model, dir);
+                return;
+            }
+            noOps.forEach(p -> p.requiresGrad(true));     // AdapterIO writes the trainable tensors; the no-op layers go too
+            try {
+                AdapterIO.write(dir, model, savedConfig);
+            } finally {
+                noOps.forEach(p -> p.requiresGrad(false));
+            }
+            if (plan.labels() != null) plan.labels().write(dir);
+        };
+    }
+}
