@@ -15,7 +15,8 @@ public final class Tensor {
     private final Shape shape;
     private final int size;
     private boolean requiresGrad;
-    private boolean pooled;
+    private Workspace owner;            // the workspace a pooled tensor's arrays come from, and its generation then
+    private int generation;
     private float[] grad;
 
     public Tensor(Shape shape, float[] data) {
@@ -38,6 +39,7 @@ public final class Tensor {
 
     /** The float32 values; a tensor stored as bfloat16 has none (an {@link IllegalStateException} says so). */
     public float[] data() {
+        checkLive();
         if (data == null) throw new IllegalStateException("tensor " + shape + " is stored as bfloat16 (a frozen base weight): it has no float32 data");
         return data;
     }
@@ -91,17 +93,29 @@ public final class Tensor {
         return this;
     }
 
-    /** An activation whose data and gradient come from the open {@link Workspace}. */
+    /**
+     * An activation whose data and gradient come from the open {@link Workspace}; reading it after that workspace was
+     * reset, released or closed is an {@link IllegalStateException} (its array may hold another tensor's values by then).
+     */
     public static Tensor pooled(Shape shape) {
         Tensor t = new Tensor(shape, Workspace.floats(shape.size()));
-        t.pooled = Workspace.active();
+        t.owner = Workspace.current();
+        if (t.owner != null) t.generation = t.owner.generation();
         return t;
+    }
+
+    private void checkLive() {
+        if (owner != null && owner.generation() != generation) {
+            throw new IllegalStateException("tensor " + shape + " is used after the workspace step that made it ended; its array now "
+                    + "belongs to the next step (copy what must outlive a step)");
+        }
     }
 
     /** The gradient buffer, allocated (zeroed) on first call. Only for tensors that require a gradient. */
     public float[] grad() {
         if (!requiresGrad) throw new IllegalStateException("tensor " + shape + " does not require a gradient");
-        if (grad == null) grad = pooled ? Workspace.floats(size()) : new float[size()];
+        checkLive();
+        if (grad == null) grad = owner != null ? Workspace.floats(size()) : new float[size()];
         return grad;
     }
 
@@ -116,7 +130,7 @@ public final class Tensor {
 
     /** Drops the gradient buffer (its memory too; a pooled one goes back to the workspace). */
     public void clearGrad() {
-        if (pooled && grad != null) Workspace.recycle(grad);
+        if (owner != null && grad != null) Workspace.recycle(grad);
         grad = null;
     }
 

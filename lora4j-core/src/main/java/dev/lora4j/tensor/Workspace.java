@@ -17,6 +17,10 @@ import java.util.Set;
  * free arrays of every size the finished step did not ask for, so the pool never holds more than about one
  * step's arrays. A workspace opened inside another (an evaluation during training) borrows the outer one's free
  * arrays and gives everything back when closed. Arrays come back zeroed. Only the opening thread uses it.
+ *
+ * <p>Every reset, release and close starts a new generation: a pooled {@link Tensor} remembers the generation it was
+ * made in and refuses to be read afterwards ({@link IllegalStateException}), because its array may by then belong to
+ * another tensor of the next step. Holding an activation across a reset is a bug this makes loud.
  */
 public final class Workspace implements AutoCloseable {
     private static final ThreadLocal<Workspace> CURRENT = new ThreadLocal<>();
@@ -24,6 +28,7 @@ public final class Workspace implements AutoCloseable {
     private final Set<float[]> taken = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     private final Set<Integer> askedSinceReset = new HashSet<>();
     private final Workspace previous;
+    private int generation;
 
     private Workspace(Workspace previous) {
         this.previous = previous;
@@ -42,9 +47,14 @@ public final class Workspace implements AutoCloseable {
         return ws == null ? new float[n] : ws.take(n);
     }
 
-    /** Whether arrays from {@link #floats} are pooled on this thread. */
-    public static boolean active() {
-        return CURRENT.get() != null;
+    /** The workspace open on this thread, or null. */
+    static Workspace current() {
+        return CURRENT.get();
+    }
+
+    /** Bumped by every reset, release and close: arrays handed out before belong to nobody any more. */
+    int generation() {
+        return generation;
     }
 
     private float[] take(int n) {
@@ -82,6 +92,7 @@ public final class Workspace implements AutoCloseable {
      * unused (the step would then allocate all its arrays anew).
      */
     public void release() {
+        generation++;
         for (float[] a : taken) free.computeIfAbsent(a.length, k -> new ArrayDeque<>()).add(a);
         taken.clear();
     }
@@ -92,6 +103,7 @@ public final class Workspace implements AutoCloseable {
      */
     @Override
     public void close() {
+        generation++;
         if (previous != null) {                           // its sizes count as asked for, so the outer reset keeps them
             for (float[] a : taken) previous.free.computeIfAbsent(a.length, k -> new ArrayDeque<>()).add(a);
             free.forEach((n, q) -> previous.free.computeIfAbsent(n, k -> new ArrayDeque<>()).addAll(q));

@@ -1,6 +1,8 @@
 package dev.lora4j.tensor;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -9,6 +11,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 
 class WorkspaceTest {
+    /** Issue 10, item 6: a tensor held across a reset would share its array with the next step; it fails loudly instead. */
+    @Test
+    void aPooledTensorUsedAfterItsStepFailsLoudly() {
+        Tensor escaped;
+        try (Workspace ws = Workspace.open()) {
+            Tensor t = Tensor.pooled(new Shape(4)).requiresGrad(true);
+            t.data()[0] = 1f;
+            t.grad()[0] = 2f;
+            ws.reset();
+            Tensor next = Tensor.pooled(new Shape(4));          // gets t's array
+            assertEquals(4, next.data().length);
+            IllegalStateException e = assertThrows(IllegalStateException.class, t::data);
+            assertTrue(e.getMessage().contains("after the workspace step that made it ended"), e.getMessage());
+            assertThrows(IllegalStateException.class, t::grad);
+            escaped = next;
+            ws.release();
+            assertThrows(IllegalStateException.class, next::data, "released too");
+        }
+        assertThrows(IllegalStateException.class, escaped::data);
+        Tensor plain = Tensor.pooled(new Shape(2));                 // no workspace open: a plain tensor, never stale
+        assertEquals(2, plain.data().length);
+    }
+
     @Test
     void aResetHandsTheStepsArraysBackZeroed() {
         try (Workspace ws = Workspace.open()) {
@@ -70,8 +95,8 @@ class WorkspaceTest {
             Workspace.recycle(a);
             assertSame(a, Workspace.floats(16));
             Workspace.recycle(new float[16]);                   // not from the pool: ignored
-            assertTrue(Workspace.active());
+            assertTrue(Workspace.current() != null);
         }
-        assertFalse(Workspace.active());
+        assertFalse(Workspace.current() != null);
     }
 }
