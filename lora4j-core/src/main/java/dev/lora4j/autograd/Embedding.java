@@ -3,6 +3,7 @@ package dev.lora4j.autograd;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.WeightStorage;
 
 /**
  * Embedding lookup: out[i, :] = weight[ids[i], :]; weight (V, C), out (N, C). Backward scatters dout
@@ -21,15 +22,8 @@ public final class Embedding {
         boolean needsGrad = tape.needsGrad(weight);
         Tensor out = Ops.output(new Shape(ids.length, C), needsGrad);
         float[] O = out.data();
-        if (weight.isBf16()) {                                                   // a frozen table stored as bfloat16: widen the rows
-            short[] H = weight.bf16();
-            for (int i = 0; i < ids.length; i++) {
-                for (int c = 0, w = ids[i] * C, o = i * C; c < C; c++) O[o + c] = Float.intBitsToFloat(H[w + c] << 16);
-            }
-        } else {
-            float[] W = weight.data();
-            for (int i = 0; i < ids.length; i++) System.arraycopy(W, ids[i] * C, O, i * C, C);
-        }
+        WeightStorage W = weight.storage();                                     // float32, or a frozen table held compactly
+        for (int i = 0; i < ids.length; i++) W.widen(ids[i] * C, O, i * C, C);
         if (needsGrad) {
             tape.record(out, () -> {
                 float[] dW = weight.grad(), dO = out.grad();

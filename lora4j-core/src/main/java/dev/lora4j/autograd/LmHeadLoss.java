@@ -5,6 +5,7 @@ import dev.lora4j.kernels.KernelProvider;
 import dev.lora4j.kernels.Kernels;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.WeightStorage;
 import dev.lora4j.tensor.Workspace;
 
 /**
@@ -32,9 +33,7 @@ public final class LmHeadLoss {
         boolean needsGrad = tape.needsGrad(x, w);
         Tensor loss = Ops.output(new Shape(), needsGrad);
         float[] X = x.data();
-        boolean half = w.isBf16();                                               // a frozen head stored as bfloat16
-        float[] W = half ? null : w.data();
-        short[] H = half ? w.bf16() : null;
+        WeightStorage W = w.storage();                                          // float32, or a frozen head held compactly
         float[] dxUnit = needsGrad && x.requiresGrad() ? Workspace.floats(X.length) : null;
         float[] dwUnit = needsGrad && w.requiresGrad() ? Workspace.floats(w.size()) : null;
         int rows = (int) Math.max(1, Math.min(N, CHUNK_BYTES / (4L * V)));
@@ -43,8 +42,7 @@ public final class LmHeadLoss {
         Kernels K = KernelProvider.get();
         for (int r0 = 0; r0 < N; r0 += rows) {
             int n = Math.min(rows, N - r0), first = r0;
-            if (half) Gemm.abt(logits, 0, V, X, r0 * C, C, H, 0, C, n, V, C, false);   // (n, V)
-            else Gemm.abt(logits, 0, V, X, r0 * C, C, W, 0, C, n, V, C, false);
+            Gemm.abt(logits, 0, V, X, r0 * C, C, W, 0, C, n, V, C, false);           // (n, V)
             Gemm.parallelFor(n, i -> {
                 int t = targets[first + i], o = i * V;
                 if (t == CrossEntropy.IGNORE_INDEX) {
@@ -60,8 +58,7 @@ public final class LmHeadLoss {
                     logits[o + t] -= 1f / count;
                 }
             });
-            if (dxUnit != null && half) Gemm.ab(dxUnit, r0 * C, C, logits, 0, V, H, 0, C, n, C, V, false);  // (n, V)·(V, C)
-            else if (dxUnit != null) Gemm.ab(dxUnit, r0 * C, C, logits, 0, V, W, 0, C, n, C, V, false);
+            if (dxUnit != null) Gemm.ab(dxUnit, r0 * C, C, logits, 0, V, W, 0, C, n, C, V, false);   // (n, V)·(V, C)
             if (dwUnit != null) Gemm.atb(dwUnit, 0, C, logits, 0, V, X, r0 * C, C, V, C, n, true);     // (V, n)·(n, C)
         }
         double total = 0;

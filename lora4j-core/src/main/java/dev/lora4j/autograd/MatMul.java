@@ -2,13 +2,14 @@ package dev.lora4j.autograd;
 
 import dev.lora4j.kernels.Gemm;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.WeightStorage;
 
 /**
  * The linear op: y = x·Wᵀ + b for a weight stored (out, in) as torch.nn.Linear does, or y = x·W + b for
  * a weight stored (in, out) as GPT-2's Conv1D does ({@code fanInFanOut}). x is (..., in), y (..., out).
  * Backward: dx = dy·W (or dy·Wᵀ), dW = dyᵀ·x (or xᵀ·dy), db = Σ dy, each only when that input requires
- * a gradient: a frozen weight costs no dW buffer and no GEMM. A frozen weight may be stored as bfloat16
- * ({@link Tensor#toBf16()}); the GEMMs widen it exactly as they pack it.
+ * a gradient: a frozen weight costs no dW buffer and no GEMM. The weight is read through its
+ * {@link Tensor#storage()} (float32, or a frozen weight held compactly), which the GEMMs widen exactly as they pack it.
  */
 public final class MatMul {
     private MatMul() {}
@@ -24,16 +25,9 @@ public final class MatMul {
         boolean needsGrad = tape.needsGrad(x, weight, bias);
         Tensor y = Ops.output(Ops.withLast(x.shape(), out), needsGrad);
         float[] X = x.data(), Y = y.data();
-        boolean half = weight.isBf16();                                                   // a frozen weight stored as bfloat16
-        float[] W = half ? null : weight.data();
-        short[] H = half ? weight.bf16() : null;
-        if (fanInFanOut) {                                                                // (n, in)·(in, out)
-            if (half) Gemm.ab(Y, 0, out, X, 0, in, H, 0, out, n, out, in, false);
-            else Gemm.ab(Y, 0, out, X, 0, in, W, 0, out, n, out, in, false);
-        } else {                                                                          // (n, in)·(out, in)ᵀ
-            if (half) Gemm.abt(Y, 0, out, X, 0, in, H, 0, in, n, out, in, false);
-            else Gemm.abt(Y, 0, out, X, 0, in, W, 0, in, n, out, in, false);
-        }
+        WeightStorage W = weight.storage();
+        if (fanInFanOut) Gemm.ab(Y, 0, out, X, 0, in, W, 0, out, n, out, in, false);     // (n, in)·(in, out)
+        else Gemm.abt(Y, 0, out, X, 0, in, W, 0, in, n, out, in, false);                   // (n, in)·(out, in)ᵀ
         if (bias != null) {
             float[] b = bias.data();
             for (int r = 0; r < n; r++) {
@@ -44,13 +38,8 @@ public final class MatMul {
             tape.record(y, () -> {
                 float[] dY = y.grad();
                 if (x.requiresGrad()) {
-                    if (fanInFanOut) {
-                        if (half) Gemm.abt(x.grad(), 0, in, dY, 0, out, H, 0, out, n, in, out, true);
-                        else Gemm.abt(x.grad(), 0, in, dY, 0, out, W, 0, out, n, in, out, true);
-                    } else {
-                        if (half) Gemm.ab(x.grad(), 0, in, dY, 0, out, H, 0, in, n, in, out, true);
-                        else Gemm.ab(x.grad(), 0, in, dY, 0, out, W, 0, in, n, in, out, true);
-                    }
+                    if (fanInFanOut) Gemm.abt(x.grad(), 0, in, dY, 0, out, W, 0, out, n, in, out, true);
+                    else Gemm.ab(x.grad(), 0, in, dY, 0, out, W, 0, in, n, in, out, true);
                 }
                 if (weight.requiresGrad()) {
                     if (fanInFanOut) Gemm.atb(weight.grad(), 0, out, X, 0, in, dY, 0, out, in, out, n, true);

@@ -1,5 +1,7 @@
 package dev.lora4j.kernels;
 
+import dev.lora4j.tensor.WeightStorage;
+
 import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 
@@ -37,19 +39,19 @@ public final class Gemm {
                 b, bOff + j0 * ldb, ldb, i1 - i0, j1 - j0, k, accumulate));
     }
 
-    /** C[m, n] (+)= A[m, k] · B[n, k]ᵀ with B as bfloat16 bit patterns (a frozen weight). */
-    public static void abt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, short[] b, int bOff, int ldb,
+    /** C[m, n] (+)= A[m, k] · B[n, k]ᵀ with B a weight in any storage (widened exactly as it is read). */
+    public static void abt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
                            int m, int n, int k, boolean accumulate) {
         Kernels K = KernelProvider.get();
-        split(m, n, k, (i0, i1, j0, j1) -> K.gemmABtBf16(c, cOff + i0 * ldc + j0, ldc, a, aOff + i0 * lda, lda,
+        split(m, n, k, (i0, i1, j0, j1) -> K.gemmABt(c, cOff + i0 * ldc + j0, ldc, a, aOff + i0 * lda, lda,
                 b, bOff + j0 * ldb, ldb, i1 - i0, j1 - j0, k, accumulate));
     }
 
-    /** C[m, n] (+)= A[m, k] · B[k, n] with B as bfloat16 bit patterns (a frozen weight). */
-    public static void ab(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, short[] b, int bOff, int ldb,
+    /** C[m, n] (+)= A[m, k] · B[k, n] with B a weight in any storage (widened exactly as it is read). */
+    public static void ab(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
                           int m, int n, int k, boolean accumulate) {
         Kernels K = KernelProvider.get();
-        split(m, n, k, (i0, i1, j0, j1) -> K.gemmABBf16(c, cOff + i0 * ldc + j0, ldc, a, aOff + i0 * lda, lda,
+        split(m, n, k, (i0, i1, j0, j1) -> K.gemmAB(c, cOff + i0 * ldc + j0, ldc, a, aOff + i0 * lda, lda,
                 b, bOff + j0, ldb, i1 - i0, j1 - j0, k, accumulate));
     }
 

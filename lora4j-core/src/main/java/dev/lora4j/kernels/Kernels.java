@@ -1,10 +1,12 @@
 package dev.lora4j.kernels;
 
+import dev.lora4j.tensor.WeightStorage;
+
 /**
  * The numeric kernels every hot loop goes through: three GEMM shapes (the ones training needs) and two
  * BLAS-1 helpers. Single-threaded; {@link Gemm} spreads the GEMMs over cores. Matrices are row-major
  * float arrays addressed by offset and leading dimension (row stride), so a head inside a packed
- * (B, T, 3C) activation is a matrix too; a frozen weight may come as bfloat16 bit patterns instead. Kernels do
+ * (B, T, 3C) activation is a matrix too; a frozen weight may come in a compact {@link WeightStorage} instead. Kernels do
  * not allocate beyond a small per-call row or panel buffer.
  *
  * <p>{@link ScalarKernels} is the complete reference; {@code panama.PanamaKernels} (Vector API) must
@@ -28,15 +30,15 @@ public interface Kernels {
                 int m, int n, int k, boolean accumulate);
 
     /**
-     * {@link #gemmABt} with B given as bfloat16 bit patterns (a frozen weight stored at half the memory), each
-     * widened exactly to float32: the result equals gemmABt on the widened B.
+     * {@link #gemmABt} with B a weight in any {@link WeightStorage} (a frozen weight held compactly), widened exactly to
+     * float32 as it is read: the result equals gemmABt on the widened B.
      */
-    void gemmABtBf16(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, short[] b, int bOff, int ldb,
-                     int m, int n, int k, boolean accumulate);
+    void gemmABt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
+                 int m, int n, int k, boolean accumulate);
 
-    /** {@link #gemmAB} with B given as bfloat16 bit patterns, widened exactly: equals gemmAB on the widened B. */
-    void gemmABBf16(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, short[] b, int bOff, int ldb,
-                    int m, int n, int k, boolean accumulate);
+    /** {@link #gemmAB} with B a weight in any {@link WeightStorage}, widened exactly: equals gemmAB on the widened B. */
+    void gemmAB(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
+                int m, int n, int k, boolean accumulate);
 
     /** C[m, n] (+)= Σ_k A[k, m] · B[k, n] — {@code dYᵀ·X}, a weight gradient. A is stored (k, m). */
     void gemmAtB(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,

@@ -1,5 +1,7 @@
 package dev.lora4j.kernels;
 
+import dev.lora4j.tensor.WeightStorage;
+
 /** The reference implementation of {@link Kernels}: plain loops, no SIMD, always available. */
 public final class ScalarKernels implements Kernels {
 
@@ -33,11 +35,11 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void gemmABtBf16(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, short[] b, int bOff, int ldb,
-                            int m, int n, int k, boolean accumulate) {
+    public void gemmABt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
+                        int m, int n, int k, boolean accumulate) {
         float[] row = new float[k];                                          // B's row j, widened
         for (int j = 0; j < n; j++) {
-            widen(b, bOff + j * ldb, row, k);
+            b.widen(bOff + j * ldb, row, 0, k);
             for (int i = 0; i < m; i++) {
                 float s = dot(a, aOff + i * lda, row, 0, k);
                 int ci = cOff + i * ldc + j;
@@ -47,18 +49,14 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void gemmABBf16(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, short[] b, int bOff, int ldb,
-                           int m, int n, int k, boolean accumulate) {
+    public void gemmAB(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
+                       int m, int n, int k, boolean accumulate) {
         if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
         float[] row = new float[n];                                          // B's row p, widened
         for (int p = 0; p < k; p++) {
-            widen(b, bOff + p * ldb, row, n);
+            b.widen(bOff + p * ldb, row, 0, n);
             for (int i = 0; i < m; i++) axpy(c, cOff + i * ldc, a[aOff + i * lda + p], row, 0, n);
         }
-    }
-
-    private static void widen(short[] h, int off, float[] dst, int n) {
-        for (int i = 0; i < n; i++) dst[i] = Float.intBitsToFloat(h[off + i] << 16);
     }
 
     /** C[i, :] (+)= Σ_k A(i, k) · B[k, :] where A(i, k) = a[aOff + i·aRow + k·aCol]. */

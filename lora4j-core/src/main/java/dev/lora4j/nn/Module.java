@@ -94,7 +94,7 @@ public abstract class Module {
     public final long frozenMatricesToBf16() {
         long n = 0;
         for (Tensor t : namedParameters().values()) {
-            if (!t.requiresGrad() && t.shape().rank() == 2 && !t.isBf16()) {
+            if (!t.requiresGrad() && t.shape().rank() == 2 && t.isFloat32()) {
                 t.toBf16();
                 n += t.size();
             }

@@ -6,12 +6,12 @@ import java.util.Arrays;
  * A dense row-major float32 tensor with an optional gradient of the same shape.
  * Parameters and activations are both tensors; {@link #requiresGrad()} says whether backward must
  * produce a gradient for it. The gradient buffer is allocated on first use, so a frozen weight never
- * has one. A frozen weight may instead be stored as bfloat16 ({@link #toBf16()}: half the memory); the
- * matrix products widen it as they pack it, and {@link #data()} is then unavailable.
+ * has one. A frozen weight may instead be held in a compact {@link WeightStorage} ({@link #toBf16()}: half the
+ * memory); the ops read it through {@link #storage()}, and {@link #data()} is then unavailable.
  */
 public final class Tensor {
     private float[] data;
-    private short[] bf16;
+    private WeightStorage storage;
     private final Shape shape;
     private final int size;
     private boolean requiresGrad;
@@ -25,6 +25,7 @@ public final class Tensor {
         }
         this.shape = shape;
         this.data = data;
+        this.storage = new WeightStorage.F32(data);
         this.size = data.length;
     }
 
@@ -37,22 +38,23 @@ public final class Tensor {
         return new Tensor(new Shape(dims), data);
     }
 
-    /** The float32 values; a tensor stored as bfloat16 has none (an {@link IllegalStateException} says so). */
+    /** The float32 values; a tensor held in a compact storage has none (an {@link IllegalStateException} says so). */
     public float[] data() {
         checkLive();
-        if (data == null) throw new IllegalStateException("tensor " + shape + " is stored as bfloat16 (a frozen base weight): it has no float32 data");
+        if (data == null) throw new IllegalStateException("tensor " + shape + " is stored as " + storage.getClass().getSimpleName()
+                + " (a frozen base weight): it has no float32 data");
         return data;
     }
 
-    /** Whether the values are stored as bfloat16 bit patterns ({@link #bf16()}) instead of float32. */
-    public boolean isBf16() {
-        return bf16 != null;
+    /** How the values are held: what the matrix products and the embedding lookup read, whatever it is. */
+    public WeightStorage storage() {
+        checkLive();
+        return storage;
     }
 
-    /** The bfloat16 bit patterns of a tensor stored as bfloat16 (the upper half of each float32). */
-    public short[] bf16() {
-        if (bf16 == null) throw new IllegalStateException("tensor " + shape + " is stored as float32");
-        return bf16;
+    /** Whether the values are held as float32 ({@link #data()} is available). */
+    public boolean isFloat32() {
+        return data != null;
     }
 
     /**
@@ -62,10 +64,8 @@ public final class Tensor {
      */
     public Tensor toBf16() {
         if (requiresGrad) throw new IllegalStateException("tensor " + shape + " requires a gradient: only frozen tensors are stored as bfloat16");
-        if (bf16 != null) return this;
-        short[] h = new short[data.length];
-        for (int i = 0; i < h.length; i++) h[i] = BFloat16.fromFloat(data[i]);
-        bf16 = h;
+        if (data == null) return this;
+        storage = WeightStorage.Bf16.of(data);
         data = null;
         return this;
     }
@@ -87,7 +87,7 @@ public final class Tensor {
     }
 
     public Tensor requiresGrad(boolean value) {
-        if (value && bf16 != null) throw new IllegalStateException("tensor " + shape + " is stored as bfloat16 and cannot be trained");
+        if (value && data == null) throw new IllegalStateException("tensor " + shape + " is stored compactly and cannot be trained");
         this.requiresGrad = value;
         if (!value) grad = null;
         return this;

@@ -1,5 +1,6 @@
 package dev.lora4j.kernels;
 
+import dev.lora4j.tensor.WeightStorage;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -153,7 +154,7 @@ class KernelParityTest {
      * {@link Gemm}'s parallel split (including the thin-C path, n below a register tile).
      */
     @Test
-    void bf16WeightsGiveExactlyTheWidenedFloatProduct() {
+    void compactWeightsGiveExactlyTheWidenedFloatProduct() {
         SplittableRandom rnd = new SplittableRandom(11);
         for (Kernels k : new Kernels[] {scalar, chosen}) {
             for (int m : SIZES) {
@@ -165,13 +166,19 @@ class KernelParityTest {
                     float[] w = widen(h);
                     float[] c1 = c0.clone(), c2 = c0.clone();
                     k.gemmABt(c1, 3, ldc, a, 2, lda, w, 1, ldb, m, n, kk, acc);
-                    k.gemmABtBf16(c2, 3, ldc, a, 2, lda, h, 1, ldb, m, n, kk, acc);
+                    k.gemmABt(c2, 3, ldc, a, 2, lda, new WeightStorage.Bf16(h), 1, ldb, m, n, kk, acc);
                     assertArrayEquals(c1, c2, k.name() + " ABt m=" + m + " n=" + n);
+                    float[] c3 = c0.clone();
+                    k.gemmABt(c3, 3, ldc, a, 2, lda, new WeightStorage.F32(w), 1, ldb, m, n, kk, acc);
+                    assertArrayEquals(c1, c3, k.name() + " ABt through F32 storage m=" + m + " n=" + n);
                     c1 = c0.clone();
                     c2 = c0.clone();
+                    c3 = c0.clone();
                     k.gemmAB(c1, 3, ldc, a, 2, lda, w, 1, ldb, m, n, kk, acc);
-                    k.gemmABBf16(c2, 3, ldc, a, 2, lda, h, 1, ldb, m, n, kk, acc);
+                    k.gemmAB(c2, 3, ldc, a, 2, lda, new WeightStorage.Bf16(h), 1, ldb, m, n, kk, acc);
+                    k.gemmAB(c3, 3, ldc, a, 2, lda, new WeightStorage.F32(w), 1, ldb, m, n, kk, acc);
                     assertArrayEquals(c1, c2, k.name() + " AB m=" + m + " n=" + n);
+                    assertArrayEquals(c1, c3, k.name() + " AB through F32 storage m=" + m + " n=" + n);
                 }
             }
         }
@@ -181,12 +188,12 @@ class KernelParityTest {
             short[] h = bf16(random(rnd, n * k));
             float[] w = widen(h), c1 = new float[m * n], c2 = new float[m * n];
             Gemm.abt(c1, 0, n, a, 0, k, w, 0, k, m, n, k, false);
-            Gemm.abt(c2, 0, n, a, 0, k, h, 0, k, m, n, k, false);
+            Gemm.abt(c2, 0, n, a, 0, k, new WeightStorage.Bf16(h), 0, k, m, n, k, false);
             assertArrayEquals(c1, c2, "Gemm.abt n=" + n);
             c1 = new float[m * n];
             c2 = new float[m * n];
             Gemm.ab(c1, 0, n, a, 0, k, w, 0, n, m, n, k, false);
-            Gemm.ab(c2, 0, n, a, 0, k, h, 0, n, m, n, k, false);
+            Gemm.ab(c2, 0, n, a, 0, k, new WeightStorage.Bf16(h), 0, n, m, n, k, false);
             assertArrayEquals(c1, c2, "Gemm.ab n=" + n);
         }
     }

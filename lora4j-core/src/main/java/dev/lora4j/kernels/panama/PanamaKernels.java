@@ -1,6 +1,7 @@
 package dev.lora4j.kernels.panama;
 
 import dev.lora4j.kernels.Kernels;
+import dev.lora4j.tensor.WeightStorage;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -26,6 +27,7 @@ public final class PanamaKernels implements Kernels {
     private static final int KC = 256;
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[KC * NR]);
     private static final ThreadLocal<float[]> TAIL = ThreadLocal.withInitial(() -> new float[NR]);
+    private static final ThreadLocal<float[]> RUN = ThreadLocal.withInitial(() -> new float[KC]);
     private static final ThreadLocal<float[]> THIN = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> GATHER = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> COLUMNS = ThreadLocal.withInitial(() -> new float[0]);
@@ -42,15 +44,17 @@ public final class PanamaKernels implements Kernels {
     }
 
     @Override
-    public void gemmABtBf16(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, short[] b, int bOff, int ldb,
-                            int m, int n, int k, boolean accumulate) {
-        gemm(c, cOff, ldc, a, aOff, lda, 1, null, b, bOff, 1, ldb, m, n, k, accumulate);
+    public void gemmABt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
+                        int m, int n, int k, boolean accumulate) {
+        if (b instanceof WeightStorage.F32(float[] f)) gemm(c, cOff, ldc, a, aOff, lda, 1, f, null, bOff, 1, ldb, m, n, k, accumulate);
+        else gemm(c, cOff, ldc, a, aOff, lda, 1, null, b, bOff, 1, ldb, m, n, k, accumulate);
     }
 
     @Override
-    public void gemmABBf16(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, short[] b, int bOff, int ldb,
-                           int m, int n, int k, boolean accumulate) {
-        gemm(c, cOff, ldc, a, aOff, lda, 1, null, b, bOff, ldb, 1, m, n, k, accumulate);
+    public void gemmAB(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
+                       int m, int n, int k, boolean accumulate) {
+        if (b instanceof WeightStorage.F32(float[] f)) gemm(c, cOff, ldc, a, aOff, lda, 1, f, null, bOff, ldb, 1, m, n, k, accumulate);
+        else gemm(c, cOff, ldc, a, aOff, lda, 1, null, b, bOff, ldb, 1, m, n, k, accumulate);
     }
 
     @Override
@@ -67,29 +71,29 @@ public final class PanamaKernels implements Kernels {
 
     /**
      * C[i, j] (+)= Σ_p A(i, p)·B(p, j), A(i, p) = a[aOff + i·aRs + p·aCs], B(p, j) = b[bOff + p·bRs + j·bCs] — from the
-     * float array {@code b}, or from the bfloat16 array {@code bh} (widened while packing) when b is null.
+     * float array {@code b}, or from the compact storage {@code bs} (widened while packing) when b is null.
      */
     private static void gemm(float[] c, int cOff, int ldc, float[] a, int aOff, int aRs, int aCs,
-                             float[] b, short[] bh, int bOff, int bRs, int bCs, int m, int n, int k, boolean accumulate) {
+                             float[] b, WeightStorage bs, int bOff, int bRs, int bCs, int m, int n, int k, boolean accumulate) {
         if (k == 0) {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
             return;
         }
         boolean thin = n < NR && m >= 2 * NR, oneRow = m == 1 && (bCs == 1 || bRs == 1);
+        if (b == null && (thin || oneRow)) {                // these paths read B in place: widen the (k, n) block first
+            b = widen(bs, bOff, bRs, bCs, k, n);
+            bRs = bCs == 1 ? n : 1;
+            bCs = bCs == 1 ? 1 : k;
+            bOff = 0;
+        }
         if (thin && aCs == 1) {                              // x·Aᵀ with LoRA's r columns: dot products, nothing packed
-            if (b == null || bRs != 1) {                     // B's columns made contiguous along k first (n·k, small)
-                b = columns(b, bh, bOff, bRs, bCs, k, n);
+            if (bRs != 1) {                                  // B's columns made contiguous along k first (n·k, small)
+                b = columns(b, bOff, bRs, bCs, k, n);
                 bOff = 0;
                 bCs = k;
             }
             thinDots(c, cOff, ldc, a, aOff, aRs, b, bOff, bCs, m, n, k, accumulate);
             return;
-        }
-        if (b == null && (thin || oneRow)) {                // these paths read B in place: widen the (k, n) block first
-            b = widen(bh, bOff, bRs, bCs, k, n);
-            bRs = bCs == 1 ? n : 1;
-            bCs = bCs == 1 ? 1 : k;
-            bOff = 0;
         }
         if (thin) {                                          // thin C (LoRA's r columns): compute Cᵀ = Bᵀ·Aᵀ, wide, then add it back
             float[] t = THIN.get();                          // Cᵀ, overwritten whole by the product below
@@ -110,7 +114,7 @@ public final class PanamaKernels implements Kernels {
             for (int p0 = 0; p0 < k; p0 += KC) {
                 int kc = Math.min(KC, k - p0);
                 if (b != null) pack(panel, b, bOff + p0 * bRs + j0 * bCs, bRs, bCs, kc, nr);
-                else pack(panel, bh, bOff + p0 * bRs + j0 * bCs, bRs, bCs, kc, nr);
+                else pack(panel, bs, bOff + p0 * bRs + j0 * bCs, bRs, bCs, kc, nr);
                 boolean acc = accumulate || p0 > 0;
                 int aBase = aOff + p0 * aCs, cBase = cOff + j0;
                 int i = 0;
@@ -155,14 +159,12 @@ public final class PanamaKernels implements Kernels {
         }
     }
 
-    /** B(p, j) for p < k, j < n, copied (bfloat16 widened) into this thread's buffer with column j at [j·k, j·k + k). */
-    private static float[] columns(float[] b, short[] bh, int bOff, int bRs, int bCs, int k, int n) {
+    /** B(p, j) for p < k, j < n, copied into this thread's buffer with column j at [j·k, j·k + k). */
+    private static float[] columns(float[] b, int bOff, int bRs, int bCs, int k, int n) {
         float[] w = COLUMNS.get();
         if (w.length < k * n) COLUMNS.set(w = new float[k * n]);
         for (int j = 0; j < n; j++) {
-            for (int p = 0, src = bOff + j * bCs; p < k; p++, src += bRs) {
-                w[j * k + p] = b != null ? b[src] : Float.intBitsToFloat(bh[src] << 16);
-            }
+            for (int p = 0, src = bOff + j * bCs; p < k; p++, src += bRs) w[j * k + p] = b[src];
         }
         return w;
     }
@@ -225,28 +227,32 @@ public final class PanamaKernels implements Kernels {
     }
 
     /**
-     * B(p, j), p < k, j < n, from bfloat16 bit patterns widened into a new compact array laid out as B is: contiguous
-     * along j when bCs = 1 (row stride n), else along p (column stride k), so the caller's loops keep their order.
+     * B(p, j), p < k, j < n, widened from its storage into a new compact array laid out as B is: contiguous along j
+     * when bCs = 1 (row stride n), else along p (column stride k, bRs = 1), read run by run along that dimension.
      */
-    private static float[] widen(short[] bh, int bOff, int bRs, int bCs, int k, int n) {
+    private static float[] widen(WeightStorage bs, int bOff, int bRs, int bCs, int k, int n) {
         float[] w = new float[k * n];
-        boolean rows = bCs == 1;
-        for (int p = 0; p < k; p++) {
-            for (int j = 0; j < n; j++) w[rows ? p * n + j : j * k + p] = Float.intBitsToFloat(bh[bOff + p * bRs + j * bCs] << 16);
+        if (bCs == 1) {
+            for (int p = 0; p < k; p++) bs.widen(bOff + p * bRs, w, p * n, n);
+        } else {
+            for (int j = 0; j < n; j++) bs.widen(bOff + j * bCs, w, j * k, k);
         }
         return w;
     }
 
-    /** {@link #pack} from bfloat16 bit patterns, each widened exactly to float32; reads run along B's contiguous dimension. */
-    private static void pack(float[] panel, short[] b, int off, int bRs, int bCs, int kc, int nr) {
+    /** {@link #pack} from a compact storage, widened exactly, in runs along B's contiguous dimension. */
+    private static void pack(float[] panel, WeightStorage b, int off, int bRs, int bCs, int kc, int nr) {
         if (bCs == 1) {
+            for (int p = 0; p < kc; p++) b.widen(off + p * bRs, panel, p * NR, nr);
             for (int p = 0; p < kc; p++) {
-                for (int j = 0, src = off + p * bRs; j < nr; j++) panel[p * NR + j] = Float.intBitsToFloat(b[src + j] << 16);
+                for (int j = nr; j < NR; j++) panel[p * NR + j] = 0f;
             }
-        } else {
-            for (int j = 0; j < nr; j++) {
-                for (int p = 0, src = off + j * bCs; p < kc; p++, src += bRs) panel[p * NR + j] = Float.intBitsToFloat(b[src] << 16);
-            }
+            return;
+        }
+        float[] run = RUN.get();                             // B's column j, p < kc (contiguous: bRs = 1)
+        for (int j = 0; j < nr; j++) {
+            b.widen(off + j * bCs, run, 0, kc);
+            for (int p = 0; p < kc; p++) panel[p * NR + j] = run[p];
         }
         for (int j = nr; j < NR; j++) {
             for (int p = 0; p < kc; p++) panel[p * NR + j] = 0f;
