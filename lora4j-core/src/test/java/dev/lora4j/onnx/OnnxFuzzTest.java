@@ -3,6 +3,8 @@
 // Any outcome but success or a Lora4jException fails.
 package dev.lora4j.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.lora4j.model.bert.BertOnnx;
 import dev.lora4j.testing.Fuzz;
@@ -12,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Named;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class OnnxFuzzTest {
@@ -22,6 +25,17 @@ class OnnxFuzzTest {
         valid.put("tiny roberta", TinyBertOnnx.model(true));
         valid.put("every storage and attribute", everyKind());
         return Fuzz.seeds(valid, Fuzz.oneOf(Fuzz.protobuf(), Fuzz.bytes()), 20260102L, Fuzz.MUTANTS);
+    }
+
+    @Test
+    void theTinySeedsAreExportsTheImporterAccepts() {
+        for (boolean roberta : new boolean[] {false, true}) {
+            OnnxModel model = OnnxModel.read(new ByteArrayInputStream(TinyBertOnnx.model(roberta)), "tiny.onnx");
+            OnnxBertConfig expected = new OnnxBertConfig(roberta ? "roberta" : "bert", TinyBertOnnx.VOCAB, TinyBertOnnx.HIDDEN, 1,
+                    TinyBertOnnx.HEADS, TinyBertOnnx.INTERMEDIATE, "gelu", TinyBertOnnx.POSITIONS, TinyBertOnnx.TYPES, 1e-12, roberta ? 1 : 0);
+            assertEquals(expected, OnnxBertImporter.read(model).config());
+        }
+        decodeAll(OnnxModel.read(new ByteArrayInputStream(everyKind()), "every.onnx").graph());
     }
 
     @MethodSource("seeds")
