@@ -7,6 +7,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.lora4j.testing.Fuzz;
 import dev.lora4j.testing.TestData;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -26,7 +27,7 @@ class LabelledTextsFuzzTest {
     @TempDir
     static Path dir;
 
-    /** testdata/labelled's three files, each behind the byte that selects its format. */
+    /** testdata/labelled's three files and one with class ids for labels, each behind the byte that selects its format. */
     static Stream<Named<byte[]>> seeds() throws IOException {
         Map<String, byte[]> valid = new LinkedHashMap<>();
         for (String file : new String[] {"train.jsonl", "valid.csv", "valid.tsv"}) {
@@ -34,6 +35,8 @@ class LabelledTextsFuzzTest {
             byte format = (byte) FORMATS.indexOf(file.substring(file.indexOf('.') + 1));
             valid.put(file, Fuzz.concat(new byte[] {format}, content));
         }
+        valid.put("class ids.jsonl", Fuzz.concat(new byte[] {0}, "{\"text\": \"good\", \"label\": 1}\n{\"text\": \"bad\", \"label\": 0}\n"
+                .getBytes(StandardCharsets.UTF_8)));
         Fuzz.Mutator content = Fuzz.oneOf(Fuzz.lines(Fuzz.json(TOKENS)), Fuzz.bytes(TOKENS));
         return Fuzz.seeds(valid, (in, rnd) -> Fuzz.concat(new byte[] {in[0]}, content.mutate(Arrays.copyOfRange(in, 1, in.length), rnd)),
                 20260106L, Fuzz.MUTANTS);

@@ -39,12 +39,12 @@ public final class Fuzz {
     private static ExecutorService worker = newWorker();
 
     /** Integers that break size arithmetic: zero, -1, the int and long limits, lengths past any file. */
-    static final long[] INTERESTING = {0, 1, -1, 2, 127, 128, 255, 256, 65535, 65536, Integer.MAX_VALUE,
+    private static final long[] INTERESTING = {0, 1, -1, 2, 127, 128, 255, 256, 65535, 65536, Integer.MAX_VALUE,
             Integer.MAX_VALUE + 1L, Integer.MIN_VALUE, 0xFFFF_FFFFL, 1L << 32, Long.MAX_VALUE, Long.MIN_VALUE,
             100_000_000, 100_000_001, 999_999_999, 1L << 40};
 
     /** JSON values that parsers mistake for each other: other types, huge and non-finite numbers, escapes. */
-    static final List<String> JSON_VALUES = List.of("0", "-1", "1", "2147483647", "2147483648", "-2147483649",
+    private static final List<String> JSON_VALUES = List.of("0", "-1", "1", "2147483647", "2147483648", "-2147483649",
             "9223372036854775807", "9223372036854775808", "99999999999999999999999", "1e308", "1e309", "-0.0",
             "0.5", "1.0", "-1e-320", "NaN", "Infinity", "-Infinity", "\"\"", "\"0\"", "\"NaN\"", "\"\\u0000\"",
             "\"\\u001b[31mred\"", "\"\\ud800\"", "true", "false", "null", "[]", "{}", "[1,2,3]", "[-1]", "[null]",
@@ -288,20 +288,20 @@ public final class Fuzz {
                     else f.value = interesting(rnd);
                 }
             }
-            long badLength = rnd.nextInt(4) == 0 ? interesting(rnd) : -1;
-            int badField = badLength < 0 ? -1 : rnd.nextInt(all.size());
+            int badField = rnd.nextInt(4) == 0 ? rnd.nextInt(all.size()) : -1;
+            long badLength = interesting(rnd);
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             Proto.write(root, out, all, badField, badLength);
             return out.toByteArray();
         };
     }
 
-    static long interesting(Random rnd) {
+    private static long interesting(Random rnd) {
         long v = INTERESTING[rnd.nextInt(INTERESTING.length)];
         return rnd.nextInt(4) == 0 ? v + rnd.nextInt(3) - 1 : v;
     }
 
-    static byte[] splice(byte[] in, int from, int to, byte[] insert) {
+    private static byte[] splice(byte[] in, int from, int to, byte[] insert) {
         byte[] out = new byte[in.length - (to - from) + insert.length];
         System.arraycopy(in, 0, out, 0, from);
         System.arraycopy(insert, 0, out, from, insert.length);
