@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Named;
 
 /**
  * A {@link Mutator} turns one input into a variant; {@link #seeds} names each input by its seed and
- * index ("mutant 17 of header.safetensors"), so a failing one can be regenerated from the test alone.
+ * index ("mutant 17 of tiny bert (seed 20260102)"), so a failing one can be regenerated from the test alone.
  */
 public final class Fuzz {
     /** Variants per fuzz test in the normal suite; a few seconds per parser in all. */
