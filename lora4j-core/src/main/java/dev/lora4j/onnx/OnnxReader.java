@@ -161,10 +161,13 @@ final class OnnxReader {
             case FLOAT -> single instanceof Float v ? v : 0f;
             case INT -> single instanceof Long v ? v : 0L;
             case STRING -> single instanceof byte[] v ? v : new byte[0];
-            case TENSOR, GRAPH -> single;
+            case TENSOR -> single instanceof OnnxTensor v ? v : null;
+            case GRAPH -> single instanceof OnnxGraph v ? v : null;
             case FLOATS -> floatArray(floats);
             case INTS -> ints.stream().mapToLong(Long::longValue).toArray();
-            case STRINGS, TENSORS, GRAPHS -> List.copyOf(many);
+            case STRINGS -> listOf(byte[].class, many, name, type);
+            case TENSORS -> listOf(OnnxTensor.class, many, name, type);
+            case GRAPHS -> listOf(OnnxGraph.class, many, name, type);
             case UNDEFINED -> throw new Lora4jException(source + ": " + where + ": attribute '" + name
                     + "' has no type (AttributeProto.type, required since IR version 2)");
             default -> null;
@@ -173,6 +176,15 @@ final class OnnxReader {
             throw new Lora4jException(source + ": " + where + ": attribute '" + name + "' is a " + type + " without a value");
         }
         return new OnnxAttribute(name, type, value);
+    }
+
+    /** The values of a list attribute, which must all be of the one kind its type names (strings, tensors or graphs). */
+    private List<Object> listOf(Class<?> kind, List<Object> values, String name, OnnxAttribute.Type type) {
+        if (!values.stream().allMatch(kind::isInstance)) {
+            throw new Lora4jException(source + ": " + where + ": attribute '" + name + "' is " + type
+                    + " but also holds values of another type (strings, tensors and graphs are mixed)");
+        }
+        return List.copyOf(values);
     }
 
     /** ValueInfoProto name = 1, type = 2; TypeProto tensor_type = 1; TypeProto.Tensor elem_type = 1, shape = 2. */

@@ -110,7 +110,11 @@ final class TensorReader {
         switch (storage) {
             case RAW, FLOAT_DATA, DOUBLE_DATA -> {
                 found = t.payload().length();
-                wanted = type.rawLength(numel);
+                try {
+                    wanted = type.rawLength(numel);
+                } catch (ArithmeticException e) {
+                    throw error(where, t.name(), "has dims " + dimsOf(t) + " of " + type + " whose size in bytes overflows");
+                }
                 unit = "bytes";
             }
             case STRING_DATA -> {

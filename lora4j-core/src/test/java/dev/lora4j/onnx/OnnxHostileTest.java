@@ -116,4 +116,30 @@ class OnnxHostileTest {
             assertTrue(files.findAny().isEmpty(), "nothing written, no temporary file left");
         }
     }
+
+    /** Fuzzer findings: a value of another kind than the type made the typed getters throw ClassCastException. */
+    @Test
+    void anAttributeHoldsOnlyTheKindOfValueItsTypeNames() {
+        TestProto tensorHoldingAString = new TestProto().string(1, "value").bytes(4, new byte[] {'x'}).varint(20, 4 /* TENSOR */);
+        assertContains(error(withAttribute(tensorHoldingAString)), "attribute 'value' is a TENSOR without a value");
+        TestProto graphHoldingATensor = new TestProto().string(1, "body").message(5, TestProto.rawTensor("", OnnxDataType.FLOAT, W, 6))
+                .varint(20, 5 /* GRAPH */);
+        assertContains(error(withAttribute(graphHoldingATensor)), "attribute 'body' is a GRAPH without a value");
+        TestProto tensorsAndAString = new TestProto().string(1, "ts").bytes(9, new byte[] {'x'})
+                .message(10, TestProto.rawTensor("", OnnxDataType.FLOAT, W, 6)).varint(20, 9 /* TENSORS */);
+        assertContains(error(withAttribute(tensorsAndAString)), "node #0", "attribute 'ts' is TENSORS but also holds values of another type");
+        TestProto graphsHoldingAString = new TestProto().string(1, "gs").bytes(9, new byte[] {'x'}).varint(20, 10 /* GRAPHS */);
+        assertContains(error(withAttribute(graphsHoldingAString)), "attribute 'gs' is GRAPHS but also holds values of another type");
+    }
+
+    /** Fuzzer finding: dims [2^60] of FLOAT pass the element count, then their byte size overflowed (ArithmeticException). */
+    @Test
+    void dimsWhoseByteSizeOverflowsAreRejected() {
+        String msg = error(TestProto.modelWith(TestProto.rawTensor("huge", OnnxDataType.FLOAT, W, 1L << 60)));
+        assertContains(msg, "tensor 'huge'", "dims [1152921504606846976] of FLOAT whose size in bytes overflows");
+    }
+
+    private static byte[] withAttribute(TestProto attribute) {
+        return TestProto.model(new TestProto().string(2, "g").message(1, new TestProto().string(3, "n").string(4, "Constant").message(5, attribute)));
+    }
 }
