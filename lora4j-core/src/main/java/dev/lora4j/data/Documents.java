@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.core.type.TypeReference;
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.InputFile;
 import dev.lora4j.tokenizer.ChatTemplate;
 import dev.lora4j.tokenizer.Tokenizer;
 import java.io.BufferedReader;
@@ -44,7 +45,7 @@ public final class Documents {
      * template ends each turn).
      */
     public static List<Sequence> load(Path file, Tokenizer tokenizer, int vocabSize, int eos) {
-        if (!Files.isRegularFile(file)) throw new Lora4jException(file + ": not found");
+        InputFile.requireRegular(file, "a data file");
         String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         List<Sequence> docs = new ArrayList<>();
         try {

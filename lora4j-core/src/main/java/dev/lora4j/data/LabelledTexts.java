@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.InputFile;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -36,7 +37,7 @@ public final class LabelledTexts {
     }
 
     public static LabelledTexts read(Path file) {
-        if (!Files.isRegularFile(file)) throw new Lora4jException(file + ": not found");
+        InputFile.requireRegular(file, "a data file");
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
         String content;
         try {

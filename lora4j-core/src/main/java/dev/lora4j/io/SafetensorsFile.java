@@ -44,9 +44,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws Lora4jException if the file is missing, unreadable or not a valid safetensors file
      */
     public static SafetensorsFile open(Path path) {
-        if (Files.isDirectory(path)) {
-            throw new Lora4jException(path + ": is a directory, expected a .safetensors file");
-        }
+        InputFile.requireRegular(path, "a .safetensors file");
         Arena arena = Arena.ofShared();
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment file = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
