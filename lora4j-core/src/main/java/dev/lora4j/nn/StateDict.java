@@ -1,6 +1,7 @@
 package dev.lora4j.nn;
 
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.FiniteCheck;
 import dev.lora4j.io.WeightStore;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
@@ -41,7 +42,14 @@ public final class StateDict {
             return new Source() {
                 public List<String> names() { return List.copyOf(tensors.keySet()); }
                 public Shape shape(String name) { return tensors.get(name).shape(); }
-                public void readInto(String name, float[] dst) { System.arraycopy(tensors.get(name).data(), 0, dst, 0, dst.length); }
+                public void readInto(String name, float[] dst) {
+                    System.arraycopy(tensors.get(name).data(), 0, dst, 0, dst.length);
+                    int bad = FiniteCheck.firstNonFinite(dst, 0, dst.length);
+                    if (bad >= 0) {
+                        throw new Lora4jException(source + ": tensor '" + name + "' holds " + dst[bad] + " at flat index " + bad
+                                + ": weights must be finite");
+                    }
+                }
                 public String source() { return source; }
             };
         }

@@ -112,4 +112,16 @@ class GeneratorTest {
         Lora4jException e = assertThrows(Lora4jException.class, () -> GenerationConfig.eosTokenIds(dir));
         assertTrue(e.getMessage().contains("generation_config.json") && e.getMessage().contains("eos_token_id"), e.getMessage());
     }
+
+    @Test
+    void nonFiniteLogitsStopGenerationWithAnError() {
+        CausalLm broken = ModelLoader.load(TestData.dir("gpt2-tiny"));
+        broken.module().train(false);
+        broken.module().namedParameters().get("ln_f.bias").data()[3] = Float.NaN;
+        List<Integer> streamed = new ArrayList<>();
+        String msg = assertThrows(Lora4jException.class, () -> generate(broken, new int[] {464, 3290}, new GenerationConfig(5, 0f, 0, 1f, 0, null),
+                streamed)).getMessage();
+        assertTrue(msg.contains("logits are not finite") && msg.contains("after 0 generated tokens"), msg);
+        assertTrue(streamed.isEmpty(), "nothing was sampled from them");
+    }
 }
