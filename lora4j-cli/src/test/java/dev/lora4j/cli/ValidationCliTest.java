@@ -69,4 +69,12 @@ class ValidationCliTest {
         fails(CliTest.run("eval", "--model", nan.toString(), "--data", VALID), "config.json: field 'layer_norm_epsilon' is NaN",
                 "expected a positive finite number");
     }
+
+    @Test
+    void configSizesTheCheckpointLacksFailBeforeAllocating() throws IOException {
+        Path deep = tinyWithConfig("\"n_layer\": 2", "\"n_layer\": 100000");
+        CliTest.Run r = CliTest.run("inspect", deep.toString());
+        assertEquals(1, r.status(), r.out() + r.err());
+        assertTrue(r.err().startsWith("error: ") && r.err().contains("the config's n_layer is 100000, but the weights hold 2 layers"), r.err());
+    }
 }

@@ -14,6 +14,7 @@ public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, i
             throw new IllegalArgumentException("GPT-2 sizes must be positive");
         }
         if (nEmbd % nHead != 0) throw new IllegalArgumentException("n_embd " + nEmbd + " is not divisible by n_head " + nHead);
+        if (nEmbd > Integer.MAX_VALUE / 3) throw new IllegalArgumentException("n_embd " + nEmbd + " is too large (c_attn's 3 × n_embd outputs exceed " + Integer.MAX_VALUE + ")");
         if (!(layerNormEpsilon > 0) || Float.isInfinite(layerNormEpsilon)) {
             throw new IllegalArgumentException("layer_norm_epsilon " + layerNormEpsilon + " is not a positive finite float32");
         }

@@ -31,6 +31,9 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
                     + numKeyValueHeads);
         }
         if (headDim % 2 != 0) throw new IllegalArgumentException("head_dim " + headDim + " is odd: rotary embeddings need pairs");
+        if ((long) numAttentionHeads * headDim > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("num_attention_heads × head_dim = " + (long) numAttentionHeads * headDim + " exceeds " + Integer.MAX_VALUE);
+        }
         if (!(rmsNormEps > 0) || Float.isInfinite(rmsNormEps)) throw new IllegalArgumentException("rms_norm_eps " + rmsNormEps + " is not a positive finite float32");
         if (!(ropeTheta > 0) || Double.isInfinite(ropeTheta)) throw new IllegalArgumentException("rope_theta " + ropeTheta + " is not a positive finite number");
         slidingWindows = List.copyOf(slidingWindows);
