@@ -77,4 +77,17 @@ class ValidationCliTest {
         assertEquals(1, r.status(), r.out() + r.err());
         assertTrue(r.err().startsWith("error: ") && r.err().contains("the config's n_layer is 100000, but the weights hold 2 layers"), r.err());
     }
+
+    @Test
+    void trainRefusesANegativeAlphaAndARankNoLayerHas() {
+        String[] base = {"train", "--model", TINY.toString(), "--data", VALID, "--out", tmp.resolve("out").toString(), "--dry-run"};
+        fails(CliTest.run(concat(base, "--alpha", "-16")), "'lora_alpha' is -16.0", "expected a positive finite number");
+        fails(CliTest.run(concat(base, "--rank", "100000000")), "'r' is 100000000", "at most min(in, out) = 16");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
 }

@@ -6,6 +6,7 @@ import dev.lora4j.io.InputFile;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.SafetensorsWriter;
 import dev.lora4j.model.Model;
+import dev.lora4j.nn.StateDict;
 import dev.lora4j.tensor.Tensor;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -85,9 +86,9 @@ public final class AdapterIO {
             List<String> missing = expected.keySet().stream().filter(k -> !f.contains(k)).toList();
             if (!unexpected.isEmpty() || !misShaped.isEmpty() || !missing.isEmpty()) {
                 StringBuilder sb = new StringBuilder(weights + ": the adapter does not fit this model");
-                if (!unexpected.isEmpty()) sb.append("\n  tensors that map to no adapter parameter: ").append(String.join(", ", unexpected));
-                if (!misShaped.isEmpty()) sb.append("\n  wrong shape: ").append(String.join(", ", misShaped));
-                if (!missing.isEmpty()) sb.append("\n  missing: ").append(String.join(", ", missing));
+                StateDict.section(sb, "tensors that map to no adapter parameter", unexpected);
+                StateDict.section(sb, "wrong shape", misShaped);
+                StateDict.section(sb, "missing", missing);
                 throw new Lora4jException(sb.toString());
             }
             expected.forEach((key, p) -> f.readInto(key, p.data()));
