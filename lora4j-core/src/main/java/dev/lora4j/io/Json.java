@@ -58,7 +58,7 @@ public final class Json {
      */
     public static JsonNode parseLine(String line, String where) {
         try (JsonParser parser = MAPPER.createParser(line)) {
-            JsonNode node = MAPPER.readTree(parser);
+            JsonNode node = MAPPER.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readTree(parser);
             if (parser.nextToken() != null) {
                 throw new Lora4jException(where + ": a second JSON value starts at column " + parser.currentTokenLocation().getColumnNr()
                         + " (expected one JSON object per line)");
