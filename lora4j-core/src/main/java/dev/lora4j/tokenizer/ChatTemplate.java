@@ -5,6 +5,7 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.interpret.AutoCloseableSupplier.AutoCloseableImpl;
 import com.hubspot.jinjava.interpret.Context;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.interpret.OutputTooBigException;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.tree.Node;
 import dev.lora4j.Lora4jException;
@@ -148,6 +149,10 @@ public final class ChatTemplate {
     private Lora4jException error(Throwable cause, String message) {
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof HfJinja.Raised raised) return new Lora4jException(source + ": the chat template raised: " + raised.getMessage());
+        }
+        if (message != null && message.contains(OutputTooBigException.class.getSimpleName())) {
+            return new Lora4jException(source + ": the chat template's output (or a string it builds) exceeds the limit of "
+                    + String.format("%,d", HfJinja.MAX_CHARS) + " characters", cause);
         }
         return new Lora4jException(source + ": chat template error (" + message + ")", cause);
     }
