@@ -6,17 +6,27 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lora4j.io.SafetensorsWriter;
 import dev.lora4j.lora.AdapterIO;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraInjector;
 import dev.lora4j.model.CausalLm;
 import dev.lora4j.model.ModelLoader;
+import dev.lora4j.tensor.Tensor;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 class ValidationCliTest {
     private static final Path TESTDATA = Path.of(System.getProperty("lora4j.testdata", "../testdata"));
@@ -83,6 +93,59 @@ class ValidationCliTest {
         String[] base = {"train", "--model", TINY.toString(), "--data", VALID, "--out", tmp.resolve("out").toString(), "--dry-run"};
         fails(CliTest.run(concat(base, "--alpha", "-16")), "'lora_alpha' is -16.0", "expected a positive finite number");
         fails(CliTest.run(concat(base, "--rank", "100000000")), "'r' is 100000000", "at most min(in, out) = 16");
+    }
+
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aFifoGivenAsDataIsRefusedInsteadOfBlocking() throws Exception {
+        Path fifo = tmp.resolve("data.txt");
+        Process p = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertEquals(0, p.waitFor());
+        fails(CliTest.run("eval", "--model", TINY.toString(), "--data", fifo.toString()), "data.txt: is a FIFO (named pipe), not a regular file");
+    }
+
+    @Test
+    void aHugeClassIdIsRefusedBeforeAHeadIsBuiltForIt() throws IOException {
+        Path data = Files.writeString(tmp.resolve("labels.jsonl"), "{\"text\": \"good\", \"label\": 0}\n{\"text\": \"bad\", \"label\": 999999999}\n");
+        fails(CliTest.run("train", "--task", "seq-cls", "--model", TESTDATA.resolve("bert-tiny").toString(), "--data", data.toString(),
+                "--out", tmp.resolve("out").toString(), "--dry-run"), "labels.jsonl:2: label 999999999 is a class id", "must be below 20");
+    }
+
+    @Command(name = "oom")
+    static final class OutOfMemory implements Callable<Integer> {
+        @Override
+        public Integer call() {
+            throw new OutOfMemoryError("Java heap space");
+        }
+    }
+
+    @Test
+    void runningOutOfMemoryEndsInOneLineWithHeapAdvice() {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cli = new CommandLine(new Main()).addSubcommand(new OutOfMemory());
+        int status = Main.execute(cli, new PrintWriter(out, true), new PrintWriter(err, true), "oom");
+        fails(new CliTest.Run(status, out.toString(), err.toString()), "error: out of memory (Java heap space; the heap may grow to ",
+                "LORA4J_JAVA_OPTS=-Xmx16g ./lora4j");
+    }
+
+    @Test
+    void controlCharactersInMessagesArePrintedEscaped() throws IOException {
+        String evil = "x\u001b]0;pwned\u0007\u001b[2J.txt";
+        CliTest.Run r = CliTest.run("eval", "--model", TINY.toString(), "--data", tmp.resolve(evil).toString());
+        fails(r, "x\\x1b]0;pwned\\x07\\x1b[2J.txt: not found");
+        CliTest.Run nul = CliTest.run("eval", "--model", TINY.toString(), "--data", "a\u0000b.txt");
+        assertEquals(2, nul.status(), nul.err());
+        assertTrue(nul.err().contains("a\\x00b.txt"), nul.err());
+
+        Path adapter = Files.createDirectories(tmp.resolve("adapter"));
+        Files.writeString(adapter.resolve(AdapterIO.CONFIG_FILE), LoraConfig.defaults("gpt2").toJson());
+        SafetensorsWriter.write(adapter.resolve(AdapterIO.WEIGHTS_FILE), Map.of("base_model.model.\u001b[31mred\u009b", Tensor.zeros(1)), Map.of());
+        CliTest.Run keys = CliTest.run("eval", "--model", TINY.toString(), "--adapter", adapter.toString(), "--data", VALID);
+        assertEquals(1, keys.status(), keys.err());
+        assertTrue(keys.err().contains("tensors that map to no adapter parameter (1): base_model.model.\\x1b[31mred\\u009b\n  missing"), keys.err());
+        for (CliTest.Run run : List.of(r, nul, keys)) {
+            assertTrue(run.err().chars().noneMatch(c -> (c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7f && c < 0xa0)), run.err());
+        }
     }
 
     private static String[] concat(String[] a, String... b) {
