@@ -61,15 +61,15 @@ class AdapterLoadTest {
     }
 
     @Test
-    void aHundredThousandUnexpectedKeysGiveAShortError() throws IOException {
+    void thousandsOfUnexpectedKeysGiveAShortError() throws IOException {
         Map<String, Tensor> junk = new TreeMap<>();
-        for (int i = 0; i < 100_000; i++) junk.put("base_model.model.junk." + i + ".weight", Tensor.zeros(1));
+        for (int i = 0; i < 3_000; i++) junk.put("base_model.model.junk." + i + ".weight", Tensor.zeros(1));   // 100,000 made a 4.4 MB line
         Path dir = Files.createDirectories(tmp.resolve("junk"));
         Files.writeString(dir.resolve(AdapterIO.CONFIG_FILE), LoraConfig.defaults("gpt2").withR(2).toJson());
         SafetensorsWriter.write(dir.resolve(AdapterIO.WEIGHTS_FILE), junk, Map.of());
         String msg = assertThrows(Lora4jException.class, () -> AdapterIO.load(dir, ModelLoader.load(tiny))).getMessage();
         assertTrue(msg.length() < 5_000, "a short message, not " + msg.length() + " characters");
-        assertTrue(msg.contains("tensors that map to no adapter parameter (100000): ") && msg.contains("... 99980 more")
+        assertTrue(msg.contains("tensors that map to no adapter parameter (3000): ") && msg.contains("... 2980 more")
                 && msg.contains("missing (4): "), msg);
     }
 }
