@@ -49,7 +49,10 @@ public final class Documents {
         String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         List<Sequence> docs = new ArrayList<>();
         if (name.endsWith(".txt")) {
-            if (size(file) > 0) docs.add(Sequence.text(check(file, 0, TextTokens.encode(file, requireTokenizer(file, tokenizer), TextTokens.CHUNK_CHARS), vocabSize)));
+            if (size(file) > 0) {
+                int[] ids = TextTokens.encode(file, requireTokenizer(file, tokenizer), TextTokens.CHUNK_CHARS);
+                docs.add(Sequence.text(check(file, 0, ids, vocabSize)));
+            }
         } else if (name.endsWith(".jsonl")) {
             readJsonl(file, tokenizer, vocabSize, eos, docs);
         } else {

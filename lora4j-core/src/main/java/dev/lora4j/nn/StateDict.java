@@ -59,7 +59,7 @@ public final class StateDict {
     }
 
     /** The most keys one section of an error lists. */
-    public static final int LISTED = 20;
+    private static final int LISTED = 20;
 
     private StateDict() {}
 
