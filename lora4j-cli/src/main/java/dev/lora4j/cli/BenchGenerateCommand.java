@@ -10,7 +10,7 @@ import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraInjector;
 import dev.lora4j.lora.LoraLinear;
 import dev.lora4j.lora.Merger;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
 import java.io.IOException;

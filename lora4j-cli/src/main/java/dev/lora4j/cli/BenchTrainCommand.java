@@ -9,7 +9,7 @@ import dev.lora4j.kernels.KernelProvider;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraInjector;
 import dev.lora4j.lora.ModuleSpec;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.gpt2.Gpt2Config;
 import dev.lora4j.model.gpt2.Gpt2Model;
 import dev.lora4j.model.llama.LlamaConfig;

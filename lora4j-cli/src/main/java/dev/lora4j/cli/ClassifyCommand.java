@@ -3,6 +3,7 @@ package dev.lora4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.LabelMap;
+import dev.lora4j.io.FiniteCheck;
 import dev.lora4j.model.bert.BertForSequenceClassification;
 import dev.lora4j.model.bert.EncoderBatch;
 import dev.lora4j.model.bert.EncoderTokenizer;
@@ -51,6 +52,12 @@ final class ClassifyCommand implements Callable<Integer> {
         float[][] probs;
         try (EncoderTokenizer tok = EncoderTokenizer.load(modelDir, T)) {
             probs = model.probabilities(EncoderBatch.of(texts.stream().map(tok::encode).toList(), model.config().padTokenId()));
+        }
+        for (int i = 0; i < texts.size(); i++) {
+            if (FiniteCheck.firstNonFinite(probs[i], 0, probs[i].length) >= 0) {
+                throw new Lora4jException("the class probabilities of text " + (i + 1) + " are not finite: the model (with its adapter,"
+                        + " if any) computes non-finite values, e.g. from weights that overflow float32");
+            }
         }
         LabelMap labels = model.labels();
         PrintWriter out = spec.commandLine().getOut();

@@ -2,6 +2,7 @@ package dev.lora4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.FiniteCheck;
 import dev.lora4j.lora.AdapterIO;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.model.bert.BertModel;
@@ -57,6 +58,12 @@ final class EmbedCommand implements Callable<Integer> {
         float[][] vectors;
         try (EncoderTokenizer tok = EncoderTokenizer.load(modelDir, T)) {
             vectors = SentenceEmbeddings.meanPooled(encoder, EncoderBatch.of(texts.stream().map(tok::encode).toList(), encoder.config().padTokenId()));
+        }
+        for (int i = 0; i < vectors.length; i++) {
+            if (FiniteCheck.firstNonFinite(vectors[i], 0, vectors[i].length) >= 0) {
+                throw new Lora4jException("the embedding of text " + (i + 1) + " is not finite: the model (with its adapter, if any)"
+                        + " computes non-finite values, e.g. from weights that overflow float32");
+            }
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {

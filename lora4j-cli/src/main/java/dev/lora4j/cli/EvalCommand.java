@@ -7,10 +7,11 @@ import dev.lora4j.data.Sequence;
 import dev.lora4j.data.Window;
 import dev.lora4j.eval.Evaluator;
 import dev.lora4j.lora.AdapterIO;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.tokenizer.Tokenizer;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,7 +65,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new Lora4jException("--seq-len " + T + " is outside [1, " + model.maxPositions() + "] (the model's n_positions)");
         }
         List<Sequence> docs;
-        if (Files.isRegularFile(modelDir.resolve("tokenizer.json"))) {
+        if (Files.exists(modelDir.resolve("tokenizer.json"), LinkOption.NOFOLLOW_LINKS)) {
             try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
                 docs = Documents.load(data, tokenizer, model.vocabSize());
             }
@@ -79,6 +80,7 @@ final class EvalCommand implements Callable<Integer> {
         try (ProgressBar bar = Progress.bar("eval", total, " tok")) {
             r = Evaluator.evaluate(model, windows, batchSize, bar::stepBy);
         }
+        if (!Double.isFinite(r.loss())) throw nonFiniteLoss(r.loss(), data);
         double seconds = (System.nanoTime() - start) / 1e9;
         var out = spec.commandLine().getOut();
         if (json) {
@@ -92,5 +94,11 @@ final class EvalCommand implements Callable<Integer> {
                     r.loss(), r.perplexity(), r.tokens(), seconds, r.tokens() / seconds);
         }
         return 0;
+    }
+
+    /** A NaN or infinite mean loss is no measurement: the model overflowed somewhere, which a number would hide. */
+    static Lora4jException nonFiniteLoss(double loss, Path data) {
+        return new Lora4jException("the loss over " + data + " is " + loss + ": the model (with its adapter, if any) computes"
+                + " non-finite values, e.g. from weights that overflow float32");
     }
 }

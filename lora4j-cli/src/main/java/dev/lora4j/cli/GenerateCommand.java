@@ -7,7 +7,7 @@ import dev.lora4j.generate.GenerationConfig;
 import dev.lora4j.generate.Generator;
 import dev.lora4j.generate.TextStreamer;
 import dev.lora4j.lora.AdapterIO;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.tokenizer.Tokenizer;
 import java.io.PrintWriter;
@@ -72,9 +72,13 @@ final class GenerateCommand implements Callable<Integer> {
                 out.flush();
             });
             long start = System.nanoTime();
-            Generator.Result r = Generator.generate(model, ids, config, streamer);
-            streamer.finish();
-            out.println();
+            Generator.Result r;
+            try {
+                r = Generator.generate(model, ids, config, streamer);
+                streamer.finish();
+            } finally {
+                out.println();   // the error (non-finite logits) starts on a line of its own
+            }
             double seconds = (System.nanoTime() - start) / 1e9;
             spec.commandLine().getErr().printf("%d tokens in %.2f s (%.1f tokens/s, prompt %d tokens)%s%n", r.tokens().length,
                     seconds, r.tokens().length / seconds, ids.length, r.stoppedAtEos() ? ", stopped at eos" : "");

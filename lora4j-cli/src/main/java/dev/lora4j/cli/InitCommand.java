@@ -4,7 +4,7 @@ import dev.lora4j.Lora4jException;
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.Output;
 import dev.lora4j.io.SafetensorsWriter;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.gpt2.Gpt2Config;
 import dev.lora4j.model.gpt2.Gpt2Model;
 import dev.lora4j.model.llama.LlamaConfig;

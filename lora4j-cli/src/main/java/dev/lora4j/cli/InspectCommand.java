@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.ModuleSpec;
-import dev.lora4j.model.Model;
+import dev.lora4j.nn.Model;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;

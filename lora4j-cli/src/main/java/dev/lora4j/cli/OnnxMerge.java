@@ -3,7 +3,8 @@ package dev.lora4j.cli;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.io.Output;
 import dev.lora4j.lora.AdapterIO;
-import dev.lora4j.model.Model;
+import dev.lora4j.lora.MergedOnnx;
+import dev.lora4j.nn.Model;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.model.bert.BertForSequenceClassification;
 import dev.lora4j.model.bert.BertOnnx;
@@ -45,7 +46,7 @@ final class OnnxMerge {
                     throw new Lora4jException(staging.resolve("tokenizer.json") + ": cannot write: " + e.getMessage(), e);
                 }
             }
-            List<String> written = BertOnnx.writeMerged(onnx, model, file);
+            List<String> written = MergedOnnx.write(onnx, model, file);
             output.commit(staging);
             var w = c.spec.commandLine().getOut();
             w.printf("merged %d LoRA modules (%s) into %s (the graph of %s, %d weights written)%n", merged.size(),

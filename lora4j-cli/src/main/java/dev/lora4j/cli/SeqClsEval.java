@@ -37,6 +37,7 @@ final class SeqClsEval {
         try (ProgressBar bar = Progress.bar("eval", examples.size(), " texts")) {
             e = SequenceClassificationTask.evaluate(model, examples, c.batchSize, bar::stepBy);
         }
+        if (!Double.isFinite(e.loss())) throw EvalCommand.nonFiniteLoss(e.loss(), c.data);
         ClassificationMetrics m = e.metrics();
         PrintWriter out = c.spec.commandLine().getOut();
         if (c.json) {

@@ -9,7 +9,7 @@ import dev.lora4j.train.FineTune;
 import dev.lora4j.train.LrSchedule;
 import dev.lora4j.train.Method;
 import dev.lora4j.train.ProcessMemory;
-import dev.lora4j.train.TaskType;
+import dev.lora4j.model.TaskType;
 import dev.lora4j.train.TrainConfig;
 import dev.lora4j.train.TrainingDivergedException;
 import java.io.PrintWriter;
@@ -131,6 +131,8 @@ final class TrainCommand implements Callable<Integer> {
         } catch (TrainingDivergedException e) {
             throw new Lora4jException(e.getMessage() + (e.lastGood().isPresent()
                     ? " (the same command with a lower --lr and --resume --override lr)" : " (lower --lr)"), e);
+        } catch (Lora4jException e) {
+            throw FlagNames.named(e);
         }
         ProcessMemory.peakRssMb().ifPresent(mb -> w.printf("peak memory (resident set of the process): %,.0f MB%n", mb));
         w.printf("wrote %s to %s (%s, %s/)%n", full ? "the model" : headOnly ? "the head (as an adapter)" : "the adapter", r.output(),

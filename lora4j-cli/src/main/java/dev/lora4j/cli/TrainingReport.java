@@ -3,7 +3,7 @@ package dev.lora4j.cli;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.train.FineTune;
 import dev.lora4j.train.Method;
-import dev.lora4j.train.TaskType;
+import dev.lora4j.model.TaskType;
 import dev.lora4j.train.Trainer;
 import java.io.PrintWriter;
 import java.util.List;

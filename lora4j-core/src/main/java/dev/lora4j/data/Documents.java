@@ -1,15 +1,14 @@
 package dev.lora4j.data;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.core.type.TypeReference;
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.InputFile;
+import dev.lora4j.io.Json;
 import dev.lora4j.tokenizer.ChatTemplate;
 import dev.lora4j.tokenizer.Tokenizer;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,13 +18,15 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Language-model data as token sequences: a {@code .txt} file is one document; a {@code .jsonl} file has
+ * Language-model data as token sequences: a {@code .txt} file is one document (tokenised a chunk at a time, with the
+ * ids of one encode of the whole text, see {@link TextTokens}); a {@code .jsonl} file has
  * one JSON object per line with {@code "text"} (tokenized here), {@code "input_ids"} (used as given),
  * {@code "prompt"} + {@code "completion"} (only the completion, followed by the end-of-text token when
  * the model has one, is scored), or {@code "messages"}: a conversation of {@code {"role", "content"}}
  * rendered with the model's chat template ({@link ChatTemplate}, from the tokenizer's directory) and
  * tokenized as a whole, of which only the assistant turns are scored, as TRL's {@code assistant_only_loss}.
- * Errors name the file, the line and the offending field or id.
+ * Files must be UTF-8; each JSONL line one JSON object, parsed strictly (a duplicate key or a second value on the
+ * line is an error). Errors name the file, the line and the offending field or id.
  */
 public final class Documents {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -44,40 +45,39 @@ public final class Documents {
      * template ends each turn).
      */
     public static List<Sequence> load(Path file, Tokenizer tokenizer, int vocabSize, int eos) {
-        if (!Files.isRegularFile(file)) throw new Lora4jException(file + ": not found");
+        InputFile.requireRegular(file, "a data file");
         String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
         List<Sequence> docs = new ArrayList<>();
-        try {
-            if (name.endsWith(".txt")) {
-                String text = Files.readString(file, StandardCharsets.UTF_8);
-                if (!text.isEmpty()) docs.add(Sequence.text(check(file, 0, requireTokenizer(file, tokenizer).encode(text), vocabSize)));
-            } else if (name.endsWith(".jsonl")) {
-                readJsonl(file, tokenizer, vocabSize, eos, docs);
-            } else {
-                throw new Lora4jException(file + ": unsupported data file type (expected .txt or .jsonl)");
+        if (name.endsWith(".txt")) {
+            if (size(file) > 0) {
+                int[] ids = TextTokens.encode(file, requireTokenizer(file, tokenizer), TextTokens.CHUNK_CHARS);
+                docs.add(Sequence.text(check(file, 0, ids, vocabSize)));
             }
-        } catch (IOException e) {
-            throw new Lora4jException(file + ": cannot read: " + e.getMessage(), e);
+        } else if (name.endsWith(".jsonl")) {
+            readJsonl(file, tokenizer, vocabSize, eos, docs);
+        } else {
+            throw new Lora4jException(file + ": unsupported data file type (expected .txt or .jsonl)");
         }
         long scored = docs.stream().mapToLong(Sequence::scoredCount).sum();
         if (scored == 0) throw new Lora4jException(file + ": no tokens to score (the file is empty, or holds single-token documents)");
         return docs;
     }
 
-    private static void readJsonl(Path file, Tokenizer tokenizer, int vocabSize, int eos, List<Sequence> docs) throws IOException {
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            String line;
-            int lineNo = 0;
+    private static long size(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            throw new Lora4jException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static void readJsonl(Path file, Tokenizer tokenizer, int vocabSize, int eos, List<Sequence> docs) {
+        try (Utf8Lines in = new Utf8Lines(file)) {
             ChatTemplate chat = null;
-            while ((line = in.readLine()) != null) {
-                lineNo++;
+            for (String line = in.next(); line != null; line = in.next()) {
+                int lineNo = in.lineNumber();
                 if (line.isBlank()) continue;
-                JsonNode node;
-                try {
-                    node = JSON.readTree(line);
-                } catch (JsonProcessingException e) {
-                    throw new Lora4jException(file + ":" + lineNo + ": not valid JSON: " + e.getOriginalMessage());
-                }
+                JsonNode node = Json.parseLine(line, file + ":" + lineNo);
                 if (node.has("input_ids")) {
                     docs.add(Sequence.text(check(file, lineNo, ids(file, lineNo, node.get("input_ids")), vocabSize)));
                 } else if (node.path("text").isTextual()) {
@@ -168,7 +168,7 @@ public final class Documents {
         int[] out = new int[arr.size()];
         for (int i = 0; i < out.length; i++) {
             JsonNode v = arr.get(i);
-            if (!v.canConvertToInt()) {
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
                 throw new Lora4jException(file + ":" + lineNo + ": \"input_ids\"[" + i + "] is " + v + ", not an integer");
             }
             out[i] = v.asInt();

@@ -23,6 +23,8 @@ import java.util.Map;
 public record LabelMap(List<String> id2label) {
     public static final String FILE = "label_map.json";
     public static final String PROBLEM_TYPE = "single_label_classification";
+    /** The most classes lora4j builds a classifier for: integer labels are class ids, so a stray huge id cannot size a head. */
+    public static final int MAX_LABELS = 10_000;
 
     public LabelMap {
         if (id2label == null || id2label.isEmpty()) throw new Lora4jException("a label map needs at least one label");

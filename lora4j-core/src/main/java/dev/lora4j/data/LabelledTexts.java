@@ -1,30 +1,32 @@
 package dev.lora4j.data;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.lora4j.io.InputFile;
+import dev.lora4j.io.Json;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Texts with class labels for sequence classification: {@code .jsonl}, one {@code {"text": ..., "label": ...}}
  * per line (label a string or an integer), or {@code .csv} / {@code .tsv} with a header row naming a {@code text}
  * and a {@code label} column (RFC 4180 quoting: fields in double quotes may hold the delimiter, newlines and
  * {@code ""}). Integer labels are class ids; string labels are names. Errors name the file and line.
+ * Integer class ids must be dense-ish, since each id up to the largest becomes a class: the largest must be below
+ * {@link LabelMap#MAX_LABELS} and below 10 × the number of examples; ids without examples get a warning.
  */
 public final class LabelledTexts {
     /** One example; {@code line} is where its record starts in the file (1-based). */
     public record Example(String text, String label, int line) {}
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(LabelledTexts.class);
     private static final Pattern CLASS_ID = Pattern.compile("0|[1-9][0-9]{0,8}");
 
     private final Path file;
@@ -36,14 +38,9 @@ public final class LabelledTexts {
     }
 
     public static LabelledTexts read(Path file) {
-        if (!Files.isRegularFile(file)) throw new Lora4jException(file + ": not found");
+        InputFile.requireRegular(file, "a data file");
         String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
-        String content;
-        try {
-            content = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new Lora4jException(file + ": cannot read: " + e.getMessage(), e);
-        }
+        String content = Utf8Lines.readString(file);
         if (content.startsWith("\uFEFF")) content = content.substring(1);
         List<Example> examples;
         if (name.endsWith(".jsonl")) examples = jsonl(file, content);
@@ -67,17 +64,39 @@ public final class LabelledTexts {
     }
 
     /**
-     * The labels this data implies: class ids 0..max named "0", "1", ... when every label is an integer,
-     * otherwise the distinct names in sorted order.
+     * The labels a classifier trained on this data gets: class ids 0..max named "0", "1", ... when every label is an
+     * integer, otherwise the distinct names in sorted order. Data with a single label is refused (a one-class classifier
+     * is meaningless), as is an integer id at or above {@code min(10000, 10 × examples)}; ids below the largest that no
+     * example has are logged as a warning, since each still becomes a class.
      */
     public LabelMap labelMap() {
-        if (examples.stream().allMatch(e -> CLASS_ID.matcher(e.label()).matches())) {
-            int max = examples.stream().mapToInt(e -> Integer.parseInt(e.label())).max().orElseThrow();
-            List<String> names = new ArrayList<>();
-            for (int i = 0; i <= max; i++) names.add(Integer.toString(i));
-            return new LabelMap(names);
+        TreeSet<String> distinct = new TreeSet<>(examples.stream().map(Example::label).toList());
+        if (distinct.size() < 2) {
+            throw new Lora4jException(file + ": every example has the label \"" + distinct.first()
+                    + "\": a classifier needs examples of at least two classes");
         }
-        return new LabelMap(new ArrayList<>(new TreeSet<>(examples.stream().map(Example::label).toList())));
+        if (!examples.stream().allMatch(e -> CLASS_ID.matcher(e.label()).matches())) return new LabelMap(new ArrayList<>(distinct));
+        Example top = examples.stream().max(Comparator.comparingInt(e -> Integer.parseInt(e.label()))).orElseThrow();
+        int max = Integer.parseInt(top.label()), limit = (int) Math.min(LabelMap.MAX_LABELS, 10L * examples.size());
+        if (max >= limit) {
+            throw new Lora4jException(file + ":" + top.line() + ": label " + max + " is a class id, so it asks for " + (max + 1L)
+                    + " classes; with " + examples.size() + " examples integer labels must be below " + limit + " (at most "
+                    + LabelMap.MAX_LABELS + " classes, and at most 10 per example); give labels as names (strings) if the ids are not 0, 1, 2, ...");
+        }
+        boolean[] seen = new boolean[max + 1];
+        examples.forEach(e -> seen[Integer.parseInt(e.label())] = true);
+        List<String> names = new ArrayList<>(), missing = new ArrayList<>();
+        for (int i = 0; i <= max; i++) {
+            names.add(Integer.toString(i));
+            if (!seen[i]) missing.add(Integer.toString(i));
+        }
+        if (!missing.isEmpty()) {
+            LOG.warn("{}: integer labels are class ids 0..{}, but no example has {} {}: the classifier still gets {} (give labels as names"
+                    + " if the ids are not meant as 0, 1, 2, ...)", file, max, missing.size() == 1 ? "id" : "ids",
+                    missing.size() <= 10 ? String.join(", ", missing) : String.join(", ", missing.subList(0, 10)) + ", ... " + (missing.size() - 10) + " more",
+                    missing.size() == 1 ? "a class for it" : "a class for each");
+        }
+        return new LabelMap(names);
     }
 
     /** Each example's class id under {@code labels}: by name, else an integer label as the id itself. */
@@ -99,12 +118,7 @@ public final class LabelledTexts {
         for (int i = 0; i < lines.length; i++) {
             if (lines[i].isBlank()) continue;
             String where = file + ":" + (i + 1);
-            JsonNode node;
-            try {
-                node = JSON.readTree(lines[i]);
-            } catch (JsonProcessingException e) {
-                throw new Lora4jException(where + ": not valid JSON: " + e.getOriginalMessage());
-            }
+            JsonNode node = Json.parseLine(lines[i], where);
             if (node == null || !node.isObject() || !node.path("text").isTextual()) {
                 throw new Lora4jException(where + ": expected an object with \"text\" (a string) and \"label\" (a string or an integer)");
             }

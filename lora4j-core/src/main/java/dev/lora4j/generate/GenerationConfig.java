@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.io.HfConfig;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Objects;
@@ -50,7 +51,7 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
     /** {@code eos_token_id} (a number, a list, or absent) of the model directory's generation_config.json, else config.json. */
     public static int[] eosTokenIds(Path modelDir) {
         Path file = modelDir.resolve("generation_config.json");
-        if (!Files.isRegularFile(file)) file = modelDir.resolve("config.json");
+        if (Files.notExists(file, LinkOption.NOFOLLOW_LINKS)) file = modelDir.resolve("config.json");
         HfConfig config = HfConfig.read(file);
         if (!config.has("eos_token_id")) return new int[0];
         JsonNode node = config.raw().get("eos_token_id");

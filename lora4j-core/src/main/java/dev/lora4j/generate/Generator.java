@@ -1,10 +1,13 @@
 // Autoregressive decoding with a KV cache, as HF generation utils' greedy search and sample loop:
-// one prefill over the prompt, then one token per step, stopping at max_new_tokens or an eos token.
+// one prefill over the prompt, then one token per step, stopping at max_new_tokens or an eos token
+// (or with an error at non-finite logits, which would otherwise sample garbage).
 // Batch 1; each new token goes to a listener as soon as it is chosen (what HF's streamer receives).
 package dev.lora4j.generate;
 
+import dev.lora4j.nn.KvCache;
 import dev.lora4j.Lora4jException;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.io.FiniteCheck;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.tensor.Tensor;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
@@ -33,6 +36,7 @@ public final class Generator {
         int[] out = new int[maxNew];
         int n = 0;
         while (true) {
+            requireFinite(logits, n);
             int next = sampler.sample(logits);
             if (config.isEos(next)) return new Result(Arrays.copyOf(out, n), true);
             out[n++] = next;
@@ -53,6 +57,15 @@ public final class Generator {
         if (P + maxNew > N) {
             throw new Lora4jException("the prompt (" + P + " tokens) + " + maxNew + " new tokens exceed the model's context"
                     + " (n_positions) of " + N + ": ask for at most " + (N - P) + " new tokens or shorten the prompt");
+        }
+    }
+
+    /** Sampling from NaN or infinite logits would print garbage: stop and say so. */
+    private static void requireFinite(float[] logits, int generated) {
+        int bad = FiniteCheck.firstNonFinite(logits, 0, logits.length);
+        if (bad >= 0) {
+            throw new Lora4jException("the model's logits are not finite (" + logits[bad] + " for token id " + bad + ") after "
+                    + generated + " generated tokens: its weights (or the adapter's) overflow float32; generation stopped");
         }
     }
 

@@ -4,7 +4,7 @@ import dev.lora4j.generate.GenerationConfig;
 import dev.lora4j.generate.Generator;
 import dev.lora4j.generate.TextStreamer;
 import dev.lora4j.lora.AdapterIO;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.tokenizer.Tokenizer;
 import java.nio.file.Path;

@@ -57,8 +57,54 @@ public final class HfConfig {
 
     public int requireInt(String field) {
         JsonNode node = require(field, "an integer");
-        if (!node.isIntegralNumber() || !node.canConvertToInt()) throw wrongType(field, node, "an integer");
+        if (!node.isIntegralNumber()) throw wrongType(field, node, "an integer");
+        if (!node.canConvertToInt()) {
+            throw new Lora4jException(source + ": field '" + field + "' is " + node.asText() + ", out of range (expected an integer in ["
+                    + Integer.MIN_VALUE + ", " + Integer.MAX_VALUE + "])");
+        }
         return node.intValue();
+    }
+
+    /** A size or count: an integer in [1, 2147483647]. */
+    public int positiveInt(String field) {
+        JsonNode node = require(field, "a positive integer");
+        if (!node.isIntegralNumber()) throw wrongType(field, node, "a positive integer");
+        if (!node.canConvertToInt() || node.intValue() <= 0) throw outOfRange(field, node, "a positive integer (1 to " + Integer.MAX_VALUE + ")");
+        return node.intValue();
+    }
+
+    public int positiveIntOr(String field, int dflt) {
+        return has(field) ? positiveInt(field) : dflt;
+    }
+
+    /** An integer in [0, 2147483647]. */
+    public int nonNegativeIntOr(String field, int dflt) {
+        if (!has(field)) return dflt;
+        JsonNode node = root.get(field);
+        if (!node.isIntegralNumber()) throw wrongType(field, node, "a non-negative integer");
+        if (!node.canConvertToInt() || node.intValue() < 0) throw outOfRange(field, node, "a non-negative integer (0 to " + Integer.MAX_VALUE + ")");
+        return node.intValue();
+    }
+
+    /** A finite number > 0 (an epsilon, a base frequency). */
+    public double positiveDoubleOr(String field, double dflt) {
+        double v = doubleOr(field, dflt);
+        if (!(v > 0) || Double.isInfinite(v)) throw outOfRange(field, root.get(field), "a positive finite number");
+        return v;
+    }
+
+    /** A finite number ≥ 0 (a standard deviation). */
+    public double nonNegativeDoubleOr(String field, double dflt) {
+        double v = doubleOr(field, dflt);
+        if (!(v >= 0) || Double.isInfinite(v)) throw outOfRange(field, root.get(field), "a finite number ≥ 0");
+        return v;
+    }
+
+    /** A dropout probability, in [0, 1). */
+    public double probabilityOr(String field, double dflt) {
+        double v = doubleOr(field, dflt);
+        if (!(v >= 0 && v < 1)) throw outOfRange(field, root.get(field), "a probability in [0, 1)");
+        return v;
     }
 
     /** A number; integers are accepted ({@code "rope_theta": 10000}). */
@@ -96,6 +142,12 @@ public final class HfConfig {
             throw new Lora4jException(source + ": field '" + field + "' is null, expected " + expected);
         }
         return node;
+    }
+
+    private Lora4jException outOfRange(String field, JsonNode node, String expected) {
+        boolean tooLarge = node.isIntegralNumber() && !node.canConvertToInt();
+        return new Lora4jException(source + ": field '" + field + "' is " + (node.isNumber() ? node.asText() : node.toString())
+                + (tooLarge ? ", out of range" : "") + ", expected " + expected);
     }
 
     private Lora4jException wrongType(String field, JsonNode node, String expected) {

@@ -44,9 +44,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws Lora4jException if the file is missing, unreadable or not a valid safetensors file
      */
     public static SafetensorsFile open(Path path) {
-        if (Files.isDirectory(path)) {
-            throw new Lora4jException(path + ": is a directory, expected a .safetensors file");
-        }
+        InputFile.requireRegular(path, "a .safetensors file");
         Arena arena = Arena.ofShared();
         try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
             MemorySegment file = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
@@ -115,7 +113,7 @@ public final class SafetensorsFile implements AutoCloseable {
         return new Tensor(shape, values);
     }
 
-    /** Reads {@code name} into {@code dst}, whose length must be the tensor's element count. */
+    /** Reads {@code name} into {@code dst}, whose length must be the tensor's element count; a NaN or infinite value is an error. */
     public void readInto(String name, float[] dst) {
         TensorInfo info = readable(name);
         int n = checkedSize(info);
@@ -126,7 +124,12 @@ public final class SafetensorsFile implements AutoCloseable {
         if (!arena.scope().isAlive()) {
             throw new IllegalStateException(path + ": already closed");
         }
-        FloatDecoder.decode(data.asSlice(info.begin(), info.byteLength()), info.dtype(), dst, n);
+        int bad = FloatDecoder.decode(data.asSlice(info.begin(), info.byteLength()), info.dtype(), dst, n);
+        if (bad >= 0) {
+            throw new Lora4jException(path + ": tensor '" + name + "' holds " + dst[bad] + " at flat index " + bad + " (element "
+                    + FiniteCheck.position(info.shape(), bad) + " of shape " + Arrays.toString(info.shape()) + ")"
+                    + (info.dtype() == DType.F64 ? ", or an F64 value beyond float32's range" : "") + ": tensors must be finite");
+        }
     }
 
     private TensorInfo readable(String name) {

@@ -8,6 +8,7 @@ import dev.lora4j.Lora4jException;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -37,14 +38,11 @@ public final class WeightStore implements AutoCloseable {
 
     /** Opens the weights in {@code dir}; a {@link Lora4jException} if they are missing or inconsistent. */
     public static WeightStore open(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            throw new Lora4jException(dir + ": " + (Files.exists(dir) ? "is not a directory" : "not found")
-                    + ", expected a model directory");
-        }
+        InputFile.requireDirectory(dir, "a model directory");
         Path single = dir.resolve(SINGLE_FILE);
         Path index = dir.resolve(INDEX_FILE);
-        if (Files.exists(single)) return openSingle(dir, single);
-        if (Files.exists(index)) return openSharded(dir, index);
+        if (Files.exists(single, LinkOption.NOFOLLOW_LINKS)) return openSingle(dir, single);
+        if (Files.exists(index, LinkOption.NOFOLLOW_LINKS)) return openSharded(dir, index);
         String found = Files.exists(dir.resolve("pytorch_model.bin"))
                 ? " (found pytorch_model.bin: lora4j reads safetensors only, convert the checkpoint first)" : "";
         throw new Lora4jException(dir + ": no model weights: expected " + SINGLE_FILE + " or " + INDEX_FILE + found);
@@ -65,7 +63,7 @@ public final class WeightStore implements AutoCloseable {
             for (Map.Entry<String, List<String>> shard : tensorsByShard.entrySet()) {
                 Path shardPath = dir.resolve(shard.getKey());
                 List<String> listed = shard.getValue();
-                if (!Files.exists(shardPath)) {
+                if (!Files.exists(shardPath, LinkOption.NOFOLLOW_LINKS)) {
                     throw new Lora4jException(index + ": shard '" + shard.getKey() + "' (holding '" + listed.getFirst()
                             + "'" + (listed.size() > 1 ? " and " + (listed.size() - 1) + " more tensors" : "")
                             + ") not found in " + dir);

@@ -2,12 +2,15 @@ package dev.lora4j.lora;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.io.AtomicFiles;
+import dev.lora4j.io.InputFile;
 import dev.lora4j.io.Output;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.SafetensorsWriter;
-import dev.lora4j.model.Model;
+import dev.lora4j.nn.Model;
+import dev.lora4j.nn.StateDict;
 import dev.lora4j.tensor.Tensor;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -75,12 +78,12 @@ public final class AdapterIO {
 
     /** Injects the adapter in {@code dir} into {@code model} (unmerged) and loads its weights; returns the injection report. */
     public static LoraInjector.Report load(Path dir, Model model) {
-        if (!Files.isDirectory(dir)) throw new Lora4jException(dir + ": adapter directory not found");
+        InputFile.requireDirectory(dir, "a PEFT adapter directory");
         Path weights = dir.resolve(WEIGHTS_FILE);
-        if (!Files.isRegularFile(weights)) {
-            throw new Lora4jException(weights + ": not found" + (Files.exists(dir.resolve("adapter_model.bin"))
-                    ? " (only adapter_model.bin, a pickle, is there: convert it to safetensors)" : ""));
+        if (Files.notExists(weights, LinkOption.NOFOLLOW_LINKS) && Files.exists(dir.resolve("adapter_model.bin"))) {
+            throw new Lora4jException(weights + ": not found (only adapter_model.bin, a pickle, is there: convert it to safetensors)");
         }
+        InputFile.requireRegular(weights, "a .safetensors file");
         LoraConfig config = LoraConfig.read(dir.resolve(CONFIG_FILE));
         LoraInjector.Report report = LoraInjector.apply(model, config, 0);
         Map<String, Tensor> expected = tensors(model);
@@ -94,9 +97,9 @@ public final class AdapterIO {
             List<String> missing = expected.keySet().stream().filter(k -> !f.contains(k)).toList();
             if (!unexpected.isEmpty() || !misShaped.isEmpty() || !missing.isEmpty()) {
                 StringBuilder sb = new StringBuilder(weights + ": the adapter does not fit this model");
-                if (!unexpected.isEmpty()) sb.append("\n  tensors that map to no adapter parameter: ").append(String.join(", ", unexpected));
-                if (!misShaped.isEmpty()) sb.append("\n  wrong shape: ").append(String.join(", ", misShaped));
-                if (!missing.isEmpty()) sb.append("\n  missing: ").append(String.join(", ", missing));
+                StateDict.section(sb, "tensors that map to no adapter parameter", unexpected);
+                StateDict.section(sb, "wrong shape", misShaped);
+                StateDict.section(sb, "missing", missing);
                 throw new Lora4jException(sb.toString());
             }
             expected.forEach((key, p) -> f.readInto(key, p.data()));

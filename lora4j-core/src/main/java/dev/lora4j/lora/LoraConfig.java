@@ -71,7 +71,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
 
     public LoraConfig {
         if (r <= 0) throw field("r", r, "a positive integer");
-        if (!Double.isFinite(loraAlpha)) throw field("lora_alpha", loraAlpha, "a finite number");
+        if (!(loraAlpha > 0) || Double.isInfinite(loraAlpha)) throw field("lora_alpha", loraAlpha, "a positive finite number (the update is scaled by alpha / r)");
         if (!(loraDropout >= 0 && loraDropout < 1)) throw field("lora_dropout", loraDropout, "a probability in [0, 1)");
         if (excludeModules instanceof ModuleSpec.AllLinear) {
             throw new Lora4jException("field 'exclude_modules' is \"all-linear\", which only target_modules understands");
@@ -102,7 +102,9 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
         alphaPattern = ordered(alphaPattern);
         for (var e : alphaPattern.entrySet()) {
             checkRegex("alpha_pattern", e.getKey(), patternKeyRegex(e.getKey()));
-            if (e.getValue() == null || !Double.isFinite(e.getValue())) throw field("alpha_pattern['" + e.getKey() + "']", e.getValue(), "a finite number");
+            if (e.getValue() == null || !(e.getValue() > 0) || e.getValue().isInfinite()) {
+                throw field("alpha_pattern['" + e.getKey() + "']", e.getValue(), "a positive finite number");
+            }
         }
         if (initLoraWeights == null) throw new Lora4jException("field 'init_lora_weights' is not set, expected true, false or \"gaussian\"");
         modulesToSave = modulesToSave == null ? null : List.copyOf(modulesToSave);

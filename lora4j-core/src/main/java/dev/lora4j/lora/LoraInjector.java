@@ -1,7 +1,7 @@
 package dev.lora4j.lora;
 
 import dev.lora4j.Lora4jException;
-import dev.lora4j.model.Model;
+import dev.lora4j.nn.Model;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
@@ -54,6 +54,7 @@ public final class LoraInjector {
                 }
             }
         }
+        checkRanks(config, linears, prefix, sel.targeted());
         root.namedParameters().values().forEach(p -> p.requiresGrad(false));
         SplittableRandom rnd = new SplittableRandom(seed);
         List<String> targeted = new ArrayList<>();
@@ -77,6 +78,31 @@ public final class LoraInjector {
             if (p.requiresGrad()) trainable += p.size();
         }
         return new Report(targeted, trainable, total);
+    }
+
+    /**
+     * Refuses, before any LoRA weight is allocated, a rank above min(in, out) of a targeted layer: B·A then has at most
+     * that rank anyway, so a larger r only costs memory (r = 100000000 asked for gigabytes). PEFT has no such rule.
+     */
+    private static void checkRanks(LoraConfig config, Map<String, Linear> linears, String prefix, List<String> targeted) {
+        List<String> tooHigh = new ArrayList<>();
+        String first = null;
+        for (Map.Entry<String, Linear> e : linears.entrySet()) {
+            String path = prefix + e.getKey();
+            if (!targeted.contains(path)) continue;
+            int r = config.rankFor(path), max = Math.min(e.getValue().inFeatures(), e.getValue().outFeatures());
+            if (r <= max) continue;
+            tooHigh.add(path);
+            if (first == null) {
+                String key = LoraConfig.patternKey(config.rankPattern().keySet(), path);
+                first = (key == null ? "field 'r'" : "field 'rank_pattern['" + key + "']'") + " is " + r + ", but " + path + " ("
+                        + e.getValue().inFeatures() + " → " + e.getValue().outFeatures() + ") allows a rank of at most min(in, out) = " + max;
+            }
+        }
+        if (first != null) {
+            throw new Lora4jException(first + (tooHigh.size() > 1 ? " (and " + (tooHigh.size() - 1) + " more targeted modules)" : "")
+                    + ": a LoRA update B·A cannot have a higher rank than its layer");
+        }
     }
 
     /**

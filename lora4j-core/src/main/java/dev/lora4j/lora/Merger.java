@@ -1,7 +1,7 @@
 package dev.lora4j.lora;
 
 import dev.lora4j.Lora4jException;
-import dev.lora4j.model.Model;
+import dev.lora4j.nn.Model;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,8 +1,10 @@
 package dev.lora4j.model;
 
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.LabelMap;
 import dev.lora4j.io.HfConfig;
+import dev.lora4j.io.InputFile;
 import dev.lora4j.io.WeightStore;
 import dev.lora4j.model.bert.BertConfig;
 import dev.lora4j.model.bert.BertForSequenceClassification;
@@ -25,7 +27,7 @@ public final class ModelLoader {
     private ModelLoader() {}
 
     public static CausalLm load(Path dir) {
-        if (!Files.isDirectory(dir)) throw new Lora4jException(dir + ": not found (expected a model directory with config.json)");
+        InputFile.requireDirectory(dir, "a model directory with config.json");
         HfConfig config = HfConfig.read(dir.resolve("config.json"));
         String type = config.modelType();
         return switch (type) {
@@ -87,7 +89,7 @@ public final class ModelLoader {
     }
 
     private static BertConfig bertConfig(Path dir) {
-        if (!Files.isDirectory(dir)) throw new Lora4jException(dir + ": not found (expected a model directory with config.json)");
+        InputFile.requireDirectory(dir, "a model directory with config.json (or an .onnx file)");
         HfConfig config = HfConfig.read(dir.resolve("config.json"));
         String type = config.modelType();
         if (!type.equals("bert") && !type.equals("roberta")) {

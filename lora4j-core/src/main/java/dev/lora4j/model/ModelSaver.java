@@ -1,5 +1,6 @@
 package dev.lora4j.model;
 
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.io.Output;
 import dev.lora4j.io.DType;

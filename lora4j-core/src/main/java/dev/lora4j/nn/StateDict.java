@@ -1,6 +1,7 @@
 package dev.lora4j.nn;
 
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.FiniteCheck;
 import dev.lora4j.io.WeightStore;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
@@ -8,8 +9,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Strict loading of checkpoint tensors into a module, as torch's {@code load_state_dict(strict=True)}:
@@ -41,11 +45,21 @@ public final class StateDict {
             return new Source() {
                 public List<String> names() { return List.copyOf(tensors.keySet()); }
                 public Shape shape(String name) { return tensors.get(name).shape(); }
-                public void readInto(String name, float[] dst) { System.arraycopy(tensors.get(name).data(), 0, dst, 0, dst.length); }
+                public void readInto(String name, float[] dst) {
+                    System.arraycopy(tensors.get(name).data(), 0, dst, 0, dst.length);
+                    int bad = FiniteCheck.firstNonFinite(dst, 0, dst.length);
+                    if (bad >= 0) {
+                        throw new Lora4jException(source + ": tensor '" + name + "' holds " + dst[bad] + " at flat index " + bad
+                                + ": weights must be finite");
+                    }
+                }
                 public String source() { return source; }
             };
         }
     }
+
+    /** The most keys one section of an error lists. */
+    private static final int LISTED = 20;
 
     private StateDict() {}
 
@@ -64,44 +78,87 @@ public final class StateDict {
      */
     public static List<String> load(Module model, Source store, UnaryOperator<String> toModelKey, Predicate<String> mayBeNew) {
         Map<String, Tensor> params = model.namedParameters();
+        Map<String, Shape> shapes = new LinkedHashMap<>();
+        params.forEach((name, p) -> shapes.put(name, p.shape()));
+        Match m = match(shapes, store, toModelKey, mayBeNew, "the model");
+        m.found().forEach((name, key) -> store.readInto(key, params.get(name).data()));
+        return m.fresh();
+    }
+
+    /**
+     * The check {@link #load} makes, against the parameter shapes a config implies ({@code expected}) instead of a
+     * built model: run before the model is allocated, so a config whose sizes the checkpoint does not have fails with
+     * the keys that differ instead of allocating what the config asks for.
+     */
+    public static void check(Map<String, Shape> expected, Source store, UnaryOperator<String> toModelKey, Predicate<String> mayBeNew) {
+        match(expected, store, toModelKey, mayBeNew, "the model its config describes");
+    }
+
+    /**
+     * Refuses a config with more layers than the checkpoint holds, before the expected shapes of every layer are even
+     * listed: {@code layerPrefix} ("h.") followed by the layer number starts each layer's parameter names, and
+     * {@code field} names the config's layer count ("n_layer").
+     */
+    public static void requireLayers(Source store, UnaryOperator<String> toModelKey, String layerPrefix, int layers, String field) {
+        Pattern layer = Pattern.compile(Pattern.quote(layerPrefix) + "(\\d{1,9})\\..*");
+        TreeSet<Integer> held = new TreeSet<>();
+        for (String key : store.names()) {
+            String name = toModelKey.apply(key);
+            Matcher m = name == null ? null : layer.matcher(name);
+            if (m != null && m.matches()) held.add(Integer.parseInt(m.group(1)));
+        }
+        if (held.size() < layers) {
+            throw new Lora4jException(store.source() + ": the config's " + field + " is " + layers + ", but the weights hold "
+                    + (held.isEmpty() ? "no layers (" + layerPrefix + "N.*)"
+                    : held.size() + " layer" + (held.size() == 1 ? "" : "s") + " (" + layerPrefix + held.first() + " to " + layerPrefix + held.last() + ")"));
+        }
+    }
+
+    /** Which parameter comes from which checkpoint key, and the parameters {@code mayBeNew} let be missing. */
+    private record Match(Map<String, String> found, List<String> fresh) {}
+
+    private static Match match(Map<String, Shape> params, Source store, UnaryOperator<String> toModelKey, Predicate<String> mayBeNew,
+                               String model) {
         Map<String, String> found = new LinkedHashMap<>();   // parameter name -> checkpoint key
         List<String> unexpected = new ArrayList<>(), misShaped = new ArrayList<>(), duplicate = new ArrayList<>();
         for (String key : store.names()) {
             String name = toModelKey.apply(key);
             if (name == null) continue;
-            Tensor p = params.get(name);
-            if (p == null) {
+            if (!params.containsKey(name)) {
                 unexpected.add(key);
             } else if (found.putIfAbsent(name, key) != null) {
                 duplicate.add(key + " (and " + found.get(name) + ")");
-            } else {
-                Shape s = store.shape(key);
-                if (!s.equals(p.shape())) {
-                    misShaped.add(key + ": checkpoint " + s + ", model expects " + p.shape()
-                            + (mayBeNew.test(name) ? " (a new task head: the checkpoint's has another number of labels or outputs)" : ""));
-                }
             }
         }
         List<String> missing = new ArrayList<>(), fresh = new ArrayList<>();
-        for (String name : params.keySet()) {
-            if (!found.containsKey(name)) (mayBeNew.test(name) ? fresh : missing).add(name);
-        }
+        params.forEach((name, p) -> {       // in the model's order: embeddings first, then layer by layer
+            String key = found.get(name);
+            if (key == null) {
+                (mayBeNew.test(name) ? fresh : missing).add(name);
+                return;
+            }
+            Shape s = store.shape(key);
+            if (!s.equals(p)) {
+                misShaped.add(key + ": checkpoint " + s + ", model expects " + p
+                        + (mayBeNew.test(name) ? " (a new task head: the checkpoint's has another number of labels or outputs)" : ""));
+            }
+        });
         if (!missing.isEmpty() || !unexpected.isEmpty() || !misShaped.isEmpty() || !duplicate.isEmpty()) {
-            StringBuilder sb = new StringBuilder(store.source() + ": the weights do not match the model");
+            StringBuilder sb = new StringBuilder(store.source() + ": the weights do not match " + model);
             section(sb, "missing", missing);
             section(sb, "unexpected", unexpected);
             section(sb, "wrong shape", misShaped);
             section(sb, "given twice", duplicate);
             throw new Lora4jException(sb.toString());
         }
-        found.forEach((name, key) -> store.readInto(key, params.get(name).data()));
-        return fresh;
+        return new Match(found, fresh);
     }
 
-    private static void section(StringBuilder sb, String title, List<String> keys) {
+    /** Appends a line "  title (N): a, b, ..." listing at most {@link #LISTED} keys, then how many more there are. */
+    public static void section(StringBuilder sb, String title, List<String> keys) {
         if (keys.isEmpty()) return;
         sb.append("\n  ").append(title).append(" (").append(keys.size()).append("): ");
-        int shown = Math.min(keys.size(), 20);
+        int shown = Math.min(keys.size(), LISTED);
         sb.append(String.join(", ", keys.subList(0, shown)));
         if (shown < keys.size()) sb.append(", ... ").append(keys.size() - shown).append(" more");
     }

@@ -4,6 +4,7 @@
 package dev.lora4j.onnx;
 
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.InputFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -41,7 +42,7 @@ public final class OnnxModel {
      *     tensor's values do not fill its dims, or if weights are kept outside the file (external data)
      */
     public static OnnxModel read(Path path) {
-        if (Files.isDirectory(path)) throw new Lora4jException(path + ": is a directory, expected an .onnx file");
+        InputFile.requireRegular(path, "an .onnx file");
         try {
             if (Files.size(path) > MAX_BYTES) {
                 throw new Lora4jException(path + ": larger than 2 GiB; such models keep their weights as external"

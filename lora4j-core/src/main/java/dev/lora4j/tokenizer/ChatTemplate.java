@@ -1,16 +1,19 @@
 package dev.lora4j.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.interpret.AutoCloseableSupplier.AutoCloseableImpl;
 import com.hubspot.jinjava.interpret.Context;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.interpret.OutputTooBigException;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.tree.Node;
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.InputFile;
+import dev.lora4j.io.Json;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -26,7 +29,6 @@ import java.util.Map;
  * the characters of each assistant turn, for assistant-only loss as TRL's {@code assistant_only_loss}.
  */
 public final class ChatTemplate {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> SPECIAL_TOKENS =
             List.of("bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token");
 
@@ -61,24 +63,23 @@ public final class ChatTemplate {
     /** The chat template called {@code name} ("default" for the model's default) of the model directory {@code dir}. */
     public static ChatTemplate load(Path dir, String name) {
         Path config = dir.resolve("tokenizer_config.json");
-        if (!Files.isRegularFile(config)) {
+        if (Files.notExists(config, LinkOption.NOFOLLOW_LINKS)) {
             throw new Lora4jException(config + ": not found (the chat template and its special tokens are read from a Hugging Face tokenizer_config.json)");
         }
+        JsonNode root = Json.readObject(config, "tokenizer config");
         try {
-            JsonNode root = JSON.readTree(config.toFile());
-            if (root == null || !root.isObject()) throw new Lora4jException(config + ": expected a JSON object");
             Map<String, String> tokens = new LinkedHashMap<>();
             for (String key : SPECIAL_TOKENS) {
                 String token = token(config, key, root.get(key));
                 if (token != null) tokens.put(key, token);
             }
             Path jinjaFile = dir.resolve("chat_template.jinja");
-            if (name.equals("default") && Files.isRegularFile(jinjaFile)) {
-                return new ChatTemplate(Files.readString(jinjaFile), tokens, jinjaFile.toString());
+            if (name.equals("default") && Files.exists(jinjaFile, LinkOption.NOFOLLOW_LINKS)) {
+                return new ChatTemplate(Files.readString(InputFile.requireRegular(jinjaFile, "a Jinja template file")), tokens, jinjaFile.toString());
             }
             return new ChatTemplate(template(config, root.get("chat_template"), name), tokens, config.toString());
         } catch (IOException e) {
-            throw new Lora4jException(config + ": cannot read: " + e.getMessage(), e);
+            throw new Lora4jException(dir.resolve("chat_template.jinja") + ": cannot read: " + e.getMessage(), e);
         }
     }
 
@@ -148,6 +149,10 @@ public final class ChatTemplate {
     private Lora4jException error(Throwable cause, String message) {
         for (Throwable t = cause; t != null; t = t.getCause()) {
             if (t instanceof HfJinja.Raised raised) return new Lora4jException(source + ": the chat template raised: " + raised.getMessage());
+        }
+        if (message != null && message.contains(OutputTooBigException.class.getSimpleName())) {
+            return new Lora4jException(source + ": the chat template's output (or a string it builds) exceeds the limit of "
+                    + String.format("%,d", HfJinja.MAX_CHARS) + " characters", cause);
         }
         return new Lora4jException(source + ": chat template error (" + message + ")", cause);
     }

@@ -30,6 +30,8 @@ import java.util.Map;
  */
 final class HfJinja {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The longest rendering and the longest string a template may build (characters): a template that doubles a string 30 times ran out of memory. */
+    static final long MAX_CHARS = 16L << 20;
 
     private HfJinja() {}
 
@@ -55,6 +57,8 @@ final class HfJinja {
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 .withLegacyOverrides(python)
+                .withMaxOutputSize(MAX_CHARS)
+                .withMaxStringLength(MAX_CHARS)
                 .build());
         global(jinja, "raise_exception", "raiseException");
         global(jinja, "strftime_now", "strftimeNow");

@@ -2,6 +2,7 @@ package dev.lora4j.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.InputFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +24,7 @@ public final class Tokenizer implements AutoCloseable {
     /** Loads {@code dir/tokenizer.json}. */
     public static Tokenizer load(Path dir) {
         Path file = dir.resolve("tokenizer.json");
-        if (!Files.isRegularFile(file)) throw new Lora4jException(file + ": not found (a Hugging Face tokenizer.json is required)");
+        InputFile.requireRegular(file, "a Hugging Face tokenizer.json");
         try {
             HuggingFaceTokenizer t = HuggingFaceTokenizer.builder()
                     .optTokenizerPath(file)

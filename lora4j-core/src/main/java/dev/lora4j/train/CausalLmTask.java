@@ -4,7 +4,7 @@ import dev.lora4j.autograd.Tape;
 import dev.lora4j.data.Batch;
 import dev.lora4j.data.Window;
 import dev.lora4j.eval.Evaluator;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.Module;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.lora4j.train;
 
+import dev.lora4j.model.TaskType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;

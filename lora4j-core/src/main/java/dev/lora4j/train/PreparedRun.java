@@ -1,5 +1,6 @@
 package dev.lora4j.train;
 
+import dev.lora4j.model.TaskType;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.Documents;
 import dev.lora4j.data.LabelMap;
@@ -8,8 +9,8 @@ import dev.lora4j.data.Window;
 import dev.lora4j.lora.AdapterIO;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraInjector;
-import dev.lora4j.model.CausalLm;
-import dev.lora4j.model.Model;
+import dev.lora4j.nn.CausalLm;
+import dev.lora4j.nn.Model;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.model.ModelSaver;
 import dev.lora4j.model.bert.BertConfig;
@@ -124,15 +125,16 @@ final class PreparedRun {
      * rows); otherwise the data's own: integer ids, or the sorted distinct names.
      */
     private static LabelMap labels(BertConfig base, LabelledTexts train) {
+        LabelMap own = train.labelMap();                         // refuses one-class data and unbounded class ids
         if (base.labels() != null) {
             try {
                 train.labelIds(base.labels());
                 return base.labels();
             } catch (Lora4jException e) {
-                return train.labelMap();
+                return own;
             }
         }
-        return train.labelMap();
+        return own;
     }
 
     /**

@@ -3,7 +3,7 @@ package dev.lora4j.train;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.data.Window;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.Workspace;
 import java.nio.file.Path;

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.eval.Evaluator;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.testing.TestData;
 import dev.lora4j.tokenizer.Tokenizer;
@@ -194,6 +194,55 @@ class DocumentsTest {
             assertError(() -> Documents.load(Files.writeString(tmp.resolve("f.jsonl"), "{\"prompt\": \"x\"}\n"), tok, 50257),
                     "f.jsonl:1", "\"text\"");
             assertError(() -> Documents.load(Files.writeString(tmp.resolve("g.txt"), "hello"), tok, 100), "g.txt", "outside the model's vocabulary");
+        }
+    }
+
+    @Test
+    void jsonlLinesAreParsedStrictly() throws IOException {
+        try (Tokenizer tok = Tokenizer.load(tiny)) {
+            assertError(() -> Documents.load(Files.writeString(tmp.resolve("f.jsonl"), "{\"input_ids\": [464, 3.7, 11]}\n"), tok, 50257),
+                    "f.jsonl:1", "\"input_ids\"[1] is 3.7, not an integer");
+            assertError(() -> Documents.load(Files.writeString(tmp.resolve("two.jsonl"), "{\"text\": \"a b\"}\n{\"text\": \"c d\"} {\"text\": \"e\"}\n"),
+                    tok, 50257), "two.jsonl:2", "a second JSON value starts at column 17");
+            assertError(() -> Documents.load(Files.writeString(tmp.resolve("dup.jsonl"), "{\"text\": \"a b\", \"text\": \"c d\"}\n"), tok, 50257),
+                    "dup.jsonl:1", "not valid JSON", "Duplicate field 'text'");
+        }
+    }
+
+    @Test
+    void invalidUtf8IsNamedWithLineAndByteOffset() throws IOException {
+        byte[] bytes = "       \nbad \u00e9 \u00ff\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);   // line 1 blank: skipped in .jsonl
+        bytes[15] = (byte) 0xFF;   // line 1 is 8 bytes, "bad é " 7 more: the first byte of ÿ becomes 0xFF
+        try (Tokenizer tok = Tokenizer.load(tiny)) {
+            for (String name : List.of("latin1.txt", "latin1.jsonl")) {
+                Path f = Files.write(tmp.resolve(name), bytes);
+                assertError(() -> Documents.load(f, tok, 50257), name + ":2: not UTF-8: byte 0xFF at byte offset 15 of the file (byte 8 of the line)");
+            }
+            Path truncated = Files.write(tmp.resolve("cut.txt"), java.util.Arrays.copyOf("caf\u00e9".getBytes(java.nio.charset.StandardCharsets.UTF_8), 4));
+            assertError(() -> Documents.load(truncated, tok, 50257), "cut.txt:1: not UTF-8: byte 0xC3 at byte offset 3");
+        }
+    }
+
+    @Test
+    void textIsTokenisedInChunksWithTheIdsOfOneEncode() throws IOException {
+        Path moby = TestData.dir("moby-dick");
+        Path hostile = Files.writeString(tmp.resolve("hostile.txt"), "Call me Ishmael.\r\nSome years ago\n\nnever mind\n  Indented\n\tTab\n"
+                + "Émile a dit: \"déjà\"\n\ud83d\ude00 emoji\nword\nWord's end.\n\n\n" + "x".repeat(700) + "\nLast line without break");
+        Path prepending = Files.createDirectories(tmp.resolve("prepending"));   // every encode() call prepends "x": no cut is clean
+        String gpt2 = Files.readString(tiny.resolve("tokenizer.json"));
+        Files.writeString(prepending.resolve("tokenizer.json"), gpt2.replaceFirst("\"normalizer\": ?null", "\"normalizer\": {\"type\": \"Prepend\", \"prepend\": \"x\"}"));
+        try (Tokenizer pre = Tokenizer.load(prepending); Tokenizer plain = Tokenizer.load(tiny)) {
+            assertTrue(!Arrays.equals(pre.encode(" Hello"), plain.encode(" Hello")), "the variant prepends x");
+        }
+        for (Path dir : List.of(tiny, TestData.dir("bert-tiny"), prepending)) {
+            try (Tokenizer tok = Tokenizer.load(dir)) {
+                for (Path f : List.of(moby.resolve("train.txt"), moby.resolve("valid.txt"), hostile)) {
+                    int[] whole = tok.encode(Files.readString(f));
+                    for (int chunk : new int[] {1, 300, TextTokens.CHUNK_CHARS}) {
+                        assertArrayEquals(whole, TextTokens.encode(f, tok, chunk), dir.getFileName() + " " + f.getFileName() + " in chunks of " + chunk);
+                    }
+                }
+            }
         }
     }
 

@@ -8,7 +8,7 @@ import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.data.Window;
 import dev.lora4j.eval.Evaluator;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.testing.TestData;

@@ -3,6 +3,7 @@
 // context limit and a wrapped linear layer (how an unmerged LoRA adapter is applied).
 package dev.lora4j.generate;
 
+import dev.lora4j.nn.KvCache;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Tape;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.nn.Layer;
 import dev.lora4j.nn.Module;

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Tape;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.testing.TestData;
@@ -111,5 +111,17 @@ class GeneratorTest {
         Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": \"</s>\"}");
         Lora4jException e = assertThrows(Lora4jException.class, () -> GenerationConfig.eosTokenIds(dir));
         assertTrue(e.getMessage().contains("generation_config.json") && e.getMessage().contains("eos_token_id"), e.getMessage());
+    }
+
+    @Test
+    void nonFiniteLogitsStopGenerationWithAnError() {
+        CausalLm broken = ModelLoader.load(TestData.dir("gpt2-tiny"));
+        broken.module().train(false);
+        broken.module().namedParameters().get("ln_f.bias").data()[3] = Float.NaN;
+        List<Integer> streamed = new ArrayList<>();
+        String msg = assertThrows(Lora4jException.class, () -> generate(broken, new int[] {464, 3290}, new GenerationConfig(5, 0f, 0, 1f, 0, null),
+                streamed)).getMessage();
+        assertTrue(msg.contains("logits are not finite") && msg.contains("after 0 generated tokens"), msg);
+        assertTrue(streamed.isEmpty(), "nothing was sampled from them");
     }
 }

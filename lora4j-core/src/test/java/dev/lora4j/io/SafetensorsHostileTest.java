@@ -149,4 +149,28 @@ class SafetensorsHostileTest {
                     && e.getMessage().contains("I64"), e.getMessage());
         }
     }
+
+    @Test
+    void nonFiniteValuesAreRefusedNamingTensorAndPosition() throws IOException {
+        String header = "{" + entry("f32", "F32", "[2,3]", "[0,24]") + "," + entry("bf16", "BF16", "[4]", "[24,32]") + ","
+                + entry("f16", "F16", "[2]", "[32,36]") + "," + entry("f64", "F64", "[1,2]", "[36,52]") + ","
+                + entry("big", "F32", "[40000]", "[52,160052]") + "}";
+        float[] big = new float[40000];
+        big[39999] = Float.POSITIVE_INFINITY;   // in the third decoding chunk
+        Path f = file(header, RawSafetensors.concat(RawSafetensors.f32(1, 2, 3, Float.NaN, 5, 6), RawSafetensors.u16(0x3F80, 0, 0x7F80, 0),
+                RawSafetensors.u16(0x3C00, 0xFC00), RawSafetensors.f64(0.5, 1e300), RawSafetensors.f32(big)));
+        try (SafetensorsFile st = SafetensorsFile.open(f)) {
+            nonFinite(() -> st.read("f32"), "tensor 'f32' holds NaN at flat index 3 (element [1, 0] of shape [2, 3])");
+            nonFinite(() -> st.read("bf16"), "tensor 'bf16' holds Infinity at flat index 2");
+            nonFinite(() -> st.readInto("f16", new float[2]), "tensor 'f16' holds -Infinity at flat index 1");
+            nonFinite(() -> st.read("f64"), "tensor 'f64' holds Infinity at flat index 1", "beyond float32's range");
+            nonFinite(() -> st.read("big"), "tensor 'big' holds Infinity at flat index 39999");
+        }
+    }
+
+    private static void nonFinite(org.junit.jupiter.api.function.Executable read, String... parts) {
+        var e = assertThrows(Lora4jException.class, read);
+        assertTrue(e.getMessage().contains("model.safetensors: ") && e.getMessage().contains("must be finite"), e.getMessage());
+        for (String p : parts) assertTrue(e.getMessage().contains(p), () -> "'" + p + "' not in: " + e.getMessage());
+    }
 }

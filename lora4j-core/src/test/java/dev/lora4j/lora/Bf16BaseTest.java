@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.Tape;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.tensor.BFloat16;
 import dev.lora4j.tensor.Tensor;

@@ -259,6 +259,11 @@ class LoraConfigTest {
         assertMessage(assertThrows(Lora4jException.class, () -> d.withDropout(1.0)), "'lora_dropout'");
         assertMessage(assertThrows(Lora4jException.class, () -> d.withDropout(-0.1)), "'lora_dropout'");
         assertMessage(assertThrows(Lora4jException.class, () -> d.withAlpha(Double.NaN)), "'lora_alpha'");
+        for (double alpha : new double[] {-16, 0, Double.POSITIVE_INFINITY}) {
+            assertMessage(assertThrows(Lora4jException.class, () -> d.withAlpha(alpha)), "field 'lora_alpha' is " + alpha, "a positive finite number");
+        }
+        assertMessage(assertThrows(Lora4jException.class, () -> d.withAlphaPattern(Map.of("c_attn", -1.0))), "alpha_pattern['c_attn']", "-1.0", "positive");
+        assertMessage(readError("{\"peft_type\": \"LORA\", \"lora_alpha\": -16}"), "'lora_alpha'", "-16.0", "positive");
         assertMessage(assertThrows(Lora4jException.class, () -> d.withRankPattern(Map.of("c_attn", 0))), "rank_pattern['c_attn']");
         assertMessage(assertThrows(Lora4jException.class, () -> d.withTaskType("CHAT")), "'task_type'", "CHAT");
         assertMessage(assertThrows(Lora4jException.class, () -> d.withTargets(new ModuleSpec.Regex("c_(attn"))), "'target_modules'", "c_(attn");

@@ -1,5 +1,6 @@
 package dev.lora4j.model;
 
+import dev.lora4j.nn.CausalLm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

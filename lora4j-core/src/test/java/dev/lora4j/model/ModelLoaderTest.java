@@ -1,5 +1,6 @@
 package dev.lora4j.model;
 
+import dev.lora4j.nn.CausalLm;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -7,8 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Tape;
+import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.io.SafetensorsWriter;
+import dev.lora4j.model.gpt2.Gpt2Config;
+import dev.lora4j.model.gpt2.Gpt2Loader;
+import dev.lora4j.model.gpt2.Gpt2Model;
+import dev.lora4j.nn.StateDict;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.testing.TestData;
 import java.io.IOException;
@@ -90,6 +96,21 @@ class ModelLoaderTest {
         Files.delete(config);
         msg = assertThrows(Lora4jException.class, () -> ModelLoader.load(dir)).getMessage();
         assertTrue(msg.contains("config.json"), msg);
+    }
+
+    @Test
+    void nonFiniteBaseWeightsAreRefusedWhileLoading() throws IOException {
+        Map<String, Tensor> tensors = readAll(golden.resolve("model.safetensors"));
+        tensors.get("h.1.attn.c_attn.weight").data()[5] = Float.NaN;
+        Path dir = copyConfig(tmp.resolve("nan"));
+        SafetensorsWriter.write(dir.resolve("model.safetensors"), tensors, Map.of());
+        String msg = assertThrows(Lora4jException.class, () -> ModelLoader.load(dir)).getMessage();
+        assertTrue(msg.contains("model.safetensors: tensor 'h.1.attn.c_attn.weight' holds NaN at flat index 5"), msg);
+
+        Gpt2Model model = new Gpt2Model(Gpt2Config.from(HfConfig.read(golden.resolve("config.json"))));
+        msg = assertThrows(Lora4jException.class, () -> StateDict.load(model, StateDict.Source.of(tensors, "graph.onnx"),
+                Gpt2Loader::modelKey, name -> false)).getMessage();
+        assertTrue(msg.contains("graph.onnx: tensor 'h.1.attn.c_attn.weight' holds NaN at flat index 5"), msg);
     }
 
     @Test

@@ -155,4 +155,16 @@ class ChatTemplateTest {
         String msg = assertThrows(Lora4jException.class, r).getMessage();
         for (String p : parts) assertTrue(msg.contains(p), "'" + p + "' missing from: " + msg);
     }
+
+    @Test
+    void aTemplateWhoseOutputExplodesIsStoppedWithAnError() {
+        List<Map<String, String>> long_ = List.of(Map.of("role", "user", "content", "x".repeat(1_000_000)));
+        for (String template : List.of(
+                "{% set s = 'ab' %}{% for i in range(30) %}{% set s = s ~ s %}{% endfor %}{{ s }}",     // a 2 GB string, never printed whole
+                "{% for i in range(1000) %}{% for j in range(1000) %}{{ messages[0].content }}{% endfor %}{% endfor %}")) {   // 1 TB printed
+            ChatTemplate t = new ChatTemplate(template, Map.of(), "bomb.jinja");
+            String msg = assertThrows(Lora4jException.class, () -> t.render(long_, false)).getMessage();
+            assertEquals("bomb.jinja: the chat template's output (or a string it builds) exceeds the limit of 16,777,216 characters", msg);
+        }
+    }
 }

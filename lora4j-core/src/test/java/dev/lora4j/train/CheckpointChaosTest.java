@@ -10,7 +10,7 @@ import dev.lora4j.data.Window;
 import dev.lora4j.lora.AdapterIO;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraInjector;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.testing.TestData;

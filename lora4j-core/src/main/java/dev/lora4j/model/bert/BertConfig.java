@@ -36,6 +36,13 @@ public record BertConfig(String modelType, int vocabSize, int hiddenSize, int nu
             throw new IllegalArgumentException("hidden_size " + hiddenSize + " is not divisible by num_attention_heads " + numAttentionHeads);
         }
         if (padTokenId < 0 || padTokenId >= vocabSize) throw new IllegalArgumentException("pad_token_id " + padTokenId + " is outside the vocabulary");
+        if (!(layerNormEps > 0) || Float.isInfinite(layerNormEps)) throw new IllegalArgumentException("layer_norm_eps " + layerNormEps + " is not a positive finite float32");
+        for (Float p : new Float[] {hiddenDropoutProb, attentionProbsDropoutProb, classifierDropout}) {
+            if (p != null && !(p >= 0 && p < 1)) throw new IllegalArgumentException("dropout probability " + p + " is outside [0, 1)");
+        }
+        if (!(initializerRange >= 0) || Float.isInfinite(initializerRange)) {
+            throw new IllegalArgumentException("initializer_range " + initializerRange + " is not a finite number ≥ 0");
+        }
     }
 
     public boolean isRoberta() {
@@ -109,6 +116,15 @@ public record BertConfig(String modelType, int vocabSize, int hiddenSize, int nu
         };
     }
 
+    /** num_labels without id2label: a positive number of classes, at most {@link LabelMap#MAX_LABELS}. */
+    private static int numLabels(HfConfig c) {
+        int n = c.positiveInt("num_labels");
+        if (n > LabelMap.MAX_LABELS) {
+            throw new Lora4jException(c.source() + ": field 'num_labels' is " + n + ", expected at most " + LabelMap.MAX_LABELS + " classes");
+        }
+        return n;
+    }
+
     /** Maps a config.json (model_type bert or roberta) to the record; names the file and field on any problem. */
     public static BertConfig from(HfConfig c) {
         String type = c.modelType();
@@ -124,20 +140,20 @@ public record BertConfig(String modelType, int vocabSize, int hiddenSize, int nu
         if (!problem.equals(LabelMap.PROBLEM_TYPE)) {
             throw new Lora4jException(c.source() + ": problem_type '" + problem + "' is not supported (only " + LabelMap.PROBLEM_TYPE + ")");
         }
-        int hidden = c.requireInt("hidden_size"), heads = c.requireInt("num_attention_heads");
-        if (heads <= 0 || hidden % heads != 0) {
+        int hidden = c.positiveInt("hidden_size"), heads = c.positiveInt("num_attention_heads");
+        if (hidden % heads != 0) {
             throw new Lora4jException(c.source() + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads);
         }
         LabelMap labels = c.has("id2label") ? LabelMap.fromId2Label(c.raw().get("id2label"), c.source())
-                : c.has("num_labels") ? LabelMap.defaults(c.requireInt("num_labels")) : null;
+                : c.has("num_labels") ? LabelMap.defaults(numLabels(c)) : null;
         int pad = c.intOr("pad_token_id", type.equals("roberta") ? 1 : 0);
         try {
-            return new BertConfig(type, c.requireInt("vocab_size"), hidden, c.requireInt("num_hidden_layers"), heads,
-                    c.requireInt("intermediate_size"), activation, c.requireInt("max_position_embeddings"),
-                    c.intOr("type_vocab_size", 2), (float) c.doubleOr("layer_norm_eps", 1e-12), pad,
-                    (float) c.doubleOr("hidden_dropout_prob", 0.1), (float) c.doubleOr("attention_probs_dropout_prob", 0.1),
-                    c.has("classifier_dropout") ? (float) c.requireDouble("classifier_dropout") : null,
-                    (float) c.doubleOr("initializer_range", 0.02), labels);
+            return new BertConfig(type, c.positiveInt("vocab_size"), hidden, c.positiveInt("num_hidden_layers"), heads,
+                    c.positiveInt("intermediate_size"), activation, c.positiveInt("max_position_embeddings"),
+                    c.positiveIntOr("type_vocab_size", 2), (float) c.positiveDoubleOr("layer_norm_eps", 1e-12), pad,
+                    (float) c.probabilityOr("hidden_dropout_prob", 0.1), (float) c.probabilityOr("attention_probs_dropout_prob", 0.1),
+                    c.has("classifier_dropout") ? (float) c.probabilityOr("classifier_dropout", 0) : null,
+                    (float) c.nonNegativeDoubleOr("initializer_range", 0.02), labels);
         } catch (IllegalArgumentException e) {
             throw new Lora4jException(c.source() + ": " + e.getMessage(), e);
         }

@@ -5,7 +5,7 @@ import dev.lora4j.autograd.TakeRows;
 import dev.lora4j.autograd.Tanh;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.data.LabelMap;
-import dev.lora4j.model.Model;
+import dev.lora4j.nn.Model;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;

@@ -2,10 +2,14 @@ package dev.lora4j.model.bert;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.nn.StateDict;
+import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 
 /**
  * Loads BERT / RoBERTa weights as HF from_pretrained does for BertModel and *ForSequenceClassification: keys
@@ -25,8 +29,11 @@ public final class BertLoader {
     public static BertModel encoder(BertConfig config, StateDict.Source weights) {
         String prefix = BertForSequenceClassification.encoderName(config) + ".";
         boolean pooler = weights.names().contains("pooler.dense.weight") || weights.names().contains(prefix + "pooler.dense.weight");
+        UnaryOperator<String> toModelKey = key -> encoderKey(config.modelType(), key);
+        StateDict.requireLayers(weights, toModelKey, "encoder.layer.", config.numHiddenLayers(), "num_hidden_layers");
+        StateDict.check(encoderShapes(config, pooler, ""), weights, toModelKey, name -> false);
         BertModel model = new BertModel(config, pooler);
-        StateDict.load(model, weights, key -> encoderKey(config.modelType(), key), name -> false);
+        StateDict.load(model, weights, toModelKey, name -> false);
         return model;
     }
 
@@ -35,13 +42,17 @@ public final class BertLoader {
      * fit the number of labels); a bare encoder's is new, initialised from {@code seed}, as is a missing BERT pooler.
      */
     public static Loaded<BertForSequenceClassification> classifier(BertConfig config, StateDict.Source weights, long seed) {
-        BertForSequenceClassification model = new BertForSequenceClassification(config);
         String prefix = BertForSequenceClassification.encoderName(config) + ".";
-        List<String> fresh = StateDict.load(model, weights, key -> {
+        UnaryOperator<String> toModelKey = key -> {
             if (key.startsWith("classifier.")) return key;
             String name = encoderKey(config.modelType(), key);
             return name == null || (config.isRoberta() && name.startsWith("pooler.")) ? null : prefix + name;
-        }, name -> name.startsWith("classifier.") || name.startsWith(prefix + "pooler."));
+        };
+        Predicate<String> mayBeNew = name -> name.startsWith("classifier.") || name.startsWith(prefix + "pooler.");
+        StateDict.requireLayers(weights, toModelKey, prefix + "encoder.layer.", config.numHiddenLayers(), "num_hidden_layers");
+        StateDict.check(classifierShapes(config), weights, toModelKey, mayBeNew);
+        BertForSequenceClassification model = new BertForSequenceClassification(config);
+        List<String> fresh = StateDict.load(model, weights, toModelKey, mayBeNew);
         Map<String, Tensor> params = model.namedParameters();
         for (String group : List.of("classifier.", prefix + "pooler.")) {
             long isNew = fresh.stream().filter(n -> n.startsWith(group)).count();
@@ -59,6 +70,52 @@ public final class BertLoader {
             }
         }
         return new Loaded<>(model, fresh);
+    }
+
+    /** The parameters of {@code new BertModel(config, pooler)}, name → shape (each name after {@code prefix}), without allocating them. */
+    public static Map<String, Shape> encoderShapes(BertConfig c, boolean pooler, String prefix) {
+        int H = c.hiddenSize(), I = c.intermediateSize();
+        Map<String, Shape> m = new LinkedHashMap<>();
+        String e = prefix + "embeddings.";
+        m.put(e + "word_embeddings.weight", new Shape(c.vocabSize(), H));
+        m.put(e + "position_embeddings.weight", new Shape(c.maxPositionEmbeddings(), H));
+        m.put(e + "token_type_embeddings.weight", new Shape(c.typeVocabSize(), H));
+        layerNorm(m, e + "LayerNorm", H);
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
+            String l = prefix + "encoder.layer." + i + ".";
+            for (String n : List.of("query", "key", "value")) linear(m, l + "attention.self." + n, H, H);
+            linear(m, l + "attention.output.dense", H, H);
+            layerNorm(m, l + "attention.output.LayerNorm", H);
+            linear(m, l + "intermediate.dense", H, I);
+            linear(m, l + "output.dense", I, H);
+            layerNorm(m, l + "output.LayerNorm", H);
+        }
+        if (pooler) linear(m, prefix + "pooler.dense", H, H);
+        return m;
+    }
+
+    /** The parameters of {@code new BertForSequenceClassification(config)}, name → shape, without allocating them. */
+    public static Map<String, Shape> classifierShapes(BertConfig c) {
+        String prefix = BertForSequenceClassification.encoderName(c) + ".";
+        Map<String, Shape> m = encoderShapes(c, !c.isRoberta(), prefix);
+        int H = c.hiddenSize(), L = c.labels().size();
+        if (c.isRoberta()) {
+            linear(m, "classifier.dense", H, H);
+            linear(m, "classifier.out_proj", H, L);
+        } else {
+            linear(m, "classifier", H, L);
+        }
+        return m;
+    }
+
+    private static void linear(Map<String, Shape> m, String name, int in, int out) {
+        m.put(name + ".weight", new Shape(out, in));
+        m.put(name + ".bias", new Shape(out));
+    }
+
+    private static void layerNorm(Map<String, Shape> m, String name, int width) {
+        m.put(name + ".weight", new Shape(width));
+        m.put(name + ".bias", new Shape(width));
     }
 
     /**

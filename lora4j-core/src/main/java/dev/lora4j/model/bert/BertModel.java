@@ -9,7 +9,7 @@ import dev.lora4j.autograd.MaskedSelfAttention;
 import dev.lora4j.autograd.TakeRows;
 import dev.lora4j.autograd.Tanh;
 import dev.lora4j.autograd.Tape;
-import dev.lora4j.model.Model;
+import dev.lora4j.nn.Model;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.LayerNorm;
 import dev.lora4j.nn.Linear;

@@ -2,20 +2,15 @@ package dev.lora4j.model.bert;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.LabelMap;
-import dev.lora4j.lora.LoraInjector;
-import dev.lora4j.model.Model;
 import dev.lora4j.nn.StateDict;
 import dev.lora4j.onnx.OnnxBert;
 import dev.lora4j.onnx.OnnxBertConfig;
 import dev.lora4j.onnx.OnnxBertImporter;
 import dev.lora4j.onnx.OnnxModel;
-import dev.lora4j.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -65,25 +60,5 @@ public final class BertOnnx {
         OnnxBert onnx = read(onnxFile);
         BertConfig config = config(onnx, onnxFile.toString()).withLabels(labels);
         return BertLoader.classifier(config, StateDict.Source.of(onnx.stateDict(), onnxFile.toString()), seed);
-    }
-
-    /**
-     * Writes {@code onnxFile} again to {@code out} with {@code model}'s encoder weights (merged LoRA layers read through
-     * their base_layer) in place of the originals; the graph and every other byte stay as they were. A classifier's
-     * head is not part of the graph and is not written. Returns the HF keys written.
-     */
-    public static List<String> writeMerged(Path onnxFile, Model model, Path out) {
-        List<String> unmerged = LoraInjector.loraLayers(model).entrySet().stream().filter(e -> !e.getValue().merged()).map(Map.Entry::getKey).toList();
-        if (!unmerged.isEmpty()) throw new IllegalStateException("merge the LoRA layers first (Merger.merge): " + unmerged);
-        OnnxBert onnx = read(onnxFile);
-        String prefix = model instanceof BertForSequenceClassification c ? BertForSequenceClassification.encoderName(c.config()) + "." : "";
-        Map<String, Tensor> weights = new LinkedHashMap<>();
-        model.module().namedParameters().forEach((name, t) -> {
-            if (name.contains(".lora_A.") || name.contains(".lora_B.") || !name.startsWith(prefix)) return;
-            String key = name.substring(prefix.length()).replace(".base_layer.", ".");
-            if (onnx.weights().containsKey(key)) weights.put(key, t);
-        });
-        onnx.write(out, weights);
-        return List.copyOf(weights.keySet());
     }
 }

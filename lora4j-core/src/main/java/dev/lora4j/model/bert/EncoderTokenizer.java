@@ -3,6 +3,7 @@ package dev.lora4j.model.bert;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.InputFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ public final class EncoderTokenizer implements AutoCloseable {
     /** Loads {@code dir/tokenizer.json} (beside the file, when {@code dir} is a model file), truncating to {@code maxLength} tokens. */
     public static EncoderTokenizer load(Path dir, int maxLength) {
         Path file = (Files.isRegularFile(dir) ? dir.toAbsolutePath().getParent() : dir).resolve("tokenizer.json");
-        if (!Files.isRegularFile(file)) throw new Lora4jException(file + ": not found (a Hugging Face tokenizer.json is required for text)");
+        InputFile.requireRegular(file, "a Hugging Face tokenizer.json");
         if (maxLength < 2) throw new Lora4jException("the maximum length must be at least 2 tokens, got " + maxLength);
         try {
             return new EncoderTokenizer(HuggingFaceTokenizer.builder()

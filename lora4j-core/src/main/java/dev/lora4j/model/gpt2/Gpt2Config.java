@@ -14,6 +14,13 @@ public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, i
             throw new IllegalArgumentException("GPT-2 sizes must be positive");
         }
         if (nEmbd % nHead != 0) throw new IllegalArgumentException("n_embd " + nEmbd + " is not divisible by n_head " + nHead);
+        if (nEmbd > Integer.MAX_VALUE / 3) throw new IllegalArgumentException("n_embd " + nEmbd + " is too large (c_attn's 3 × n_embd outputs exceed " + Integer.MAX_VALUE + ")");
+        if (!(layerNormEpsilon > 0) || Float.isInfinite(layerNormEpsilon)) {
+            throw new IllegalArgumentException("layer_norm_epsilon " + layerNormEpsilon + " is not a positive finite float32");
+        }
+        for (float p : new float[] {residPdrop, embdPdrop, attnPdrop}) {
+            if (!(p >= 0 && p < 1)) throw new IllegalArgumentException("dropout probability " + p + " is outside [0, 1)");
+        }
     }
 
     public int headDim() {
@@ -26,13 +33,20 @@ public record Gpt2Config(int vocabSize, int nPositions, int nEmbd, int nLayer, i
         if (!act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh")) {
             throw new Lora4jException(c.source() + ": activation_function '" + act + "' is not supported for gpt2 (expected gelu_new)");
         }
-        int nEmbd = c.requireInt("n_embd"), nHead = c.requireInt("n_head");
+        int nEmbd = c.positiveInt("n_embd"), nHead = c.positiveInt("n_head");
         if (nEmbd % nHead != 0) {
             throw new Lora4jException(c.source() + ": n_embd " + nEmbd + " is not divisible by n_head " + nHead);
         }
-        int nInner = c.raw().path("n_inner").isNumber() ? c.requireInt("n_inner") : 4 * nEmbd;
-        return new Gpt2Config(c.requireInt("vocab_size"), c.requireInt("n_positions"), nEmbd, c.requireInt("n_layer"),
-                nHead, nInner, (float) c.doubleOr("layer_norm_epsilon", 1e-5), (float) c.doubleOr("resid_pdrop", 0.1),
-                (float) c.doubleOr("embd_pdrop", 0.1), (float) c.doubleOr("attn_pdrop", 0.1));
+        if (!c.raw().path("n_inner").isNumber() && nEmbd > Integer.MAX_VALUE / 4) {
+            throw new Lora4jException(c.source() + ": n_embd " + nEmbd + " is too large (the default n_inner, 4 × n_embd, exceeds " + Integer.MAX_VALUE + ")");
+        }
+        int nInner = c.raw().path("n_inner").isNumber() ? c.positiveInt("n_inner") : 4 * nEmbd;
+        try {
+            return new Gpt2Config(c.positiveInt("vocab_size"), c.positiveInt("n_positions"), nEmbd, c.positiveInt("n_layer"), nHead,
+                    nInner, (float) c.positiveDoubleOr("layer_norm_epsilon", 1e-5), (float) c.probabilityOr("resid_pdrop", 0.1),
+                    (float) c.probabilityOr("embd_pdrop", 0.1), (float) c.probabilityOr("attn_pdrop", 0.1));
+        } catch (IllegalArgumentException e) {
+            throw new Lora4jException(c.source() + ": " + e.getMessage(), e);
+        }
     }
 }

@@ -2,6 +2,9 @@ package dev.lora4j.model.gpt2;
 
 import dev.lora4j.io.WeightStore;
 import dev.lora4j.nn.StateDict;
+import dev.lora4j.tensor.Shape;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -14,10 +17,40 @@ public final class Gpt2Loader {
 
     private Gpt2Loader() {}
 
+    /** Checks the checkpoint's header against the config before the model is allocated, then builds and loads it. */
     public static Gpt2Model load(Gpt2Config config, WeightStore weights) {
+        StateDict.Source source = StateDict.Source.of(weights);
+        StateDict.requireLayers(source, Gpt2Loader::modelKey, "h.", config.nLayer(), "n_layer");
+        StateDict.check(parameterShapes(config), source, Gpt2Loader::modelKey, name -> false);
         Gpt2Model model = new Gpt2Model(config);
-        StateDict.load(model, weights, Gpt2Loader::modelKey);
+        StateDict.load(model, source, Gpt2Loader::modelKey, name -> false);
         return model;
+    }
+
+    /** The parameters of {@code new Gpt2Model(config)}, name → shape, without allocating them. Conv1D weights are (in, out). */
+    public static Map<String, Shape> parameterShapes(Gpt2Config config) {
+        int C = config.nEmbd(), inner = config.nInner();
+        Map<String, Shape> m = new LinkedHashMap<>();
+        m.put("wte.weight", new Shape(config.vocabSize(), C));
+        m.put("wpe.weight", new Shape(config.nPositions(), C));
+        for (int i = 0; i < config.nLayer(); i++) {
+            String h = "h." + i + ".";
+            m.put(h + "ln_1.weight", new Shape(C));
+            m.put(h + "ln_1.bias", new Shape(C));
+            m.put(h + "attn.c_attn.weight", new Shape(C, 3 * C));
+            m.put(h + "attn.c_attn.bias", new Shape(3 * C));
+            m.put(h + "attn.c_proj.weight", new Shape(C, C));
+            m.put(h + "attn.c_proj.bias", new Shape(C));
+            m.put(h + "ln_2.weight", new Shape(C));
+            m.put(h + "ln_2.bias", new Shape(C));
+            m.put(h + "mlp.c_fc.weight", new Shape(C, inner));
+            m.put(h + "mlp.c_fc.bias", new Shape(inner));
+            m.put(h + "mlp.c_proj.weight", new Shape(inner, C));
+            m.put(h + "mlp.c_proj.bias", new Shape(C));
+        }
+        m.put("ln_f.weight", new Shape(C));
+        m.put("ln_f.bias", new Shape(C));
+        return m;
     }
 
     /** Checkpoint key → parameter name, or null for tensors the model does not keep. */

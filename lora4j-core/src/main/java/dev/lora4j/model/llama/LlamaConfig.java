@@ -31,6 +31,11 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
                     + numKeyValueHeads);
         }
         if (headDim % 2 != 0) throw new IllegalArgumentException("head_dim " + headDim + " is odd: rotary embeddings need pairs");
+        if ((long) numAttentionHeads * headDim > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("num_attention_heads × head_dim = " + (long) numAttentionHeads * headDim + " exceeds " + Integer.MAX_VALUE);
+        }
+        if (!(rmsNormEps > 0) || Float.isInfinite(rmsNormEps)) throw new IllegalArgumentException("rms_norm_eps " + rmsNormEps + " is not a positive finite float32");
+        if (!(ropeTheta > 0) || Double.isInfinite(ropeTheta)) throw new IllegalArgumentException("rope_theta " + ropeTheta + " is not a positive finite number");
         slidingWindows = List.copyOf(slidingWindows);
         if (slidingWindows.size() != numHiddenLayers || slidingWindows.stream().anyMatch(w -> w < 0)) {
             throw new IllegalArgumentException("need one sliding window ≥ 0 per layer, got " + slidingWindows);
@@ -56,38 +61,52 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
         if (c.doubleOr("partial_rotary_factor", 1) != 1) {
             throw new Lora4jException(c.source() + ": partial_rotary_factor " + c.requireDouble("partial_rotary_factor") + " is not supported (expected 1.0)");
         }
-        int hidden = c.requireInt("hidden_size"), heads = c.requireInt("num_attention_heads"), layers = c.requireInt("num_hidden_layers");
-        int kvHeads = c.intOr("num_key_value_heads", heads);
-        if (kvHeads <= 0 || heads % kvHeads != 0) {
+        int hidden = c.positiveInt("hidden_size"), heads = c.positiveInt("num_attention_heads"), layers = c.positiveInt("num_hidden_layers");
+        int kvHeads = c.positiveIntOr("num_key_value_heads", heads);
+        if (heads % kvHeads != 0) {
             throw new Lora4jException(c.source() + ": num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
         }
         if (!c.has("head_dim") && hidden % heads != 0) {
             throw new Lora4jException(c.source() + ": hidden_size " + hidden + " is not divisible by num_attention_heads " + heads + " (and no head_dim)");
         }
-        int headDim = c.intOr("head_dim", hidden / heads);
+        int headDim = c.positiveIntOr("head_dim", hidden / heads);
         if (headDim % 2 != 0) throw new Lora4jException(c.source() + ": head_dim " + headDim + " is odd (rotary embeddings need pairs)");
         JsonNode ropeParameters = c.raw().get("rope_parameters");   // newer transformers: theta and scaling in one object
         boolean newRope = ropeParameters != null && ropeParameters.isObject();
-        double theta = newRope ? ropeParameters.path("rope_theta").asDouble(10000.0) : c.doubleOr("rope_theta", 10000.0);
+        double theta = newRope ? ropeTheta(ropeParameters, c.source()) : c.positiveDoubleOr("rope_theta", 10000.0);
         RopeScaling scaling = newRope ? RopeScaling.from(ropeParameters, c.source(), "rope_parameters")
                 : RopeScaling.from(c.raw().get("rope_scaling"), c.source(), "rope_scaling");
         boolean llama = type.equals("llama"), attentionBias = llama && c.boolOr("attention_bias", false);
-        int maxPositions = c.intOr("max_position_embeddings", switch (type) {
+        int maxPositions = c.positiveIntOr("max_position_embeddings", switch (type) {
             case "mistral" -> 4096 * 32;
             case "qwen2" -> 32768;
             default -> 2048;
         });
-        return new LlamaConfig(type, c.requireInt("vocab_size"), hidden, c.requireInt("intermediate_size"), layers, heads, kvHeads,
-                headDim, (float) c.doubleOr("rms_norm_eps", 1e-6), theta, scaling, maxPositions, c.boolOr("tie_word_embeddings", false),
-                attentionBias || type.equals("qwen2"), attentionBias, llama && c.boolOr("mlp_bias", false),
-                slidingWindows(c, type, layers), tokenId(c, "bos_token_id"), tokenId(c, "eos_token_id"));
+        try {
+            return new LlamaConfig(type, c.positiveInt("vocab_size"), hidden, c.positiveInt("intermediate_size"), layers, heads, kvHeads,
+                    headDim, (float) c.positiveDoubleOr("rms_norm_eps", 1e-6), theta, scaling, maxPositions, c.boolOr("tie_word_embeddings", false),
+                    attentionBias || type.equals("qwen2"), attentionBias, llama && c.boolOr("mlp_bias", false),
+                    slidingWindows(c, type, layers), tokenId(c, "bos_token_id"), tokenId(c, "eos_token_id"));
+        } catch (IllegalArgumentException e) {
+            throw new Lora4jException(c.source() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** rope_parameters.rope_theta (newer configs): a positive finite number, 10000 when absent. */
+    private static double ropeTheta(JsonNode ropeParameters, String source) {
+        JsonNode t = ropeParameters.get("rope_theta");
+        if (t == null || t.isNull()) return 10000.0;
+        if (!t.isNumber() || !(t.doubleValue() > 0) || Double.isInfinite(t.doubleValue())) {
+            throw new Lora4jException(source + ": field 'rope_parameters.rope_theta' is " + (t.isNumber() ? t.asText() : t.toString()) + ", expected a positive finite number");
+        }
+        return t.doubleValue();
     }
 
     /** Per layer window (0 = none) as MistralConfig / Qwen2Config decide it; llama has none. */
     private static List<Integer> slidingWindows(HfConfig c, String type, int layers) {
         List<Integer> out = new ArrayList<>(Collections.nCopies(layers, 0));
         boolean absent = !c.raw().has("sliding_window");   // absent: the class default 4096; null: no window
-        int window = absent ? 4096 : c.intOr("sliding_window", 0);
+        int window = absent ? 4096 : c.nonNegativeIntOr("sliding_window", 0);
         if (type.equals("mistral")) out.replaceAll(w -> window);
         if (!type.equals("qwen2") || !c.boolOr("use_sliding_window", false)) return out;
         JsonNode layerTypes = c.raw().get("layer_types");
@@ -104,7 +123,7 @@ public record LlamaConfig(String modelType, int vocabSize, int hiddenSize, int i
             }
             return out;
         }
-        int maxWindowLayers = c.intOr("max_window_layers", 28);
+        int maxWindowLayers = c.nonNegativeIntOr("max_window_layers", 28);
         for (int i = maxWindowLayers; i < layers; i++) out.set(i, window);
         return out;
     }

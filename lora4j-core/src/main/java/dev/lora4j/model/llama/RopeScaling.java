@@ -14,7 +14,7 @@ public record RopeScaling(String type, double factor, double lowFreqFactor, doub
                           int originalMaxPositionEmbeddings) {
     public RopeScaling {
         if (!type.equals("linear") && !type.equals("llama3")) throw new IllegalArgumentException("rope scaling type " + type);
-        if (!(factor > 0)) throw new IllegalArgumentException("rope scaling factor " + factor + " is not positive");
+        if (!(factor > 0) || Double.isInfinite(factor)) throw new IllegalArgumentException("rope scaling factor " + factor + " is not a positive finite number");
         if (type.equals("llama3") && !(highFreqFactor > lowFreqFactor && lowFreqFactor > 0 && originalMaxPositionEmbeddings > 0)) {
             throw new IllegalArgumentException("llama3 rope scaling needs 0 < low_freq_factor < high_freq_factor and a positive"
                     + " original_max_position_embeddings");

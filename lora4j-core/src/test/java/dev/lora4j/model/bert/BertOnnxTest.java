@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraInjector;
+import dev.lora4j.lora.MergedOnnx;
 import dev.lora4j.lora.Merger;
 import dev.lora4j.lora.ModuleSpec;
 import dev.lora4j.model.ModelLoader;
@@ -74,7 +75,7 @@ class BertOnnxTest {
         Merger.merge(model);
         float[] merged = hidden(model, batch);
         Path out = Files.createDirectories(dir.resolve("merged")).resolve("model.onnx");
-        List<String> written = BertOnnx.writeMerged(onnx, model, out);
+        List<String> written = MergedOnnx.write(onnx, model, out);
         assertEquals(101, written.size(), "every weight of the graph");
         try (OnnxRuntimeReference ort = OnnxRuntimeReference.open(Files.readAllBytes(out))) {
             assertClose(ort, batch, merged);

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.io.SafetensorsFile;
-import dev.lora4j.model.CausalLm;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.testing.TestData;

@@ -1,7 +1,6 @@
-package dev.lora4j.model;
+package dev.lora4j.nn;
 
 import dev.lora4j.autograd.Tape;
-import dev.lora4j.generate.KvCache;
 import dev.lora4j.tensor.Tensor;
 import java.util.OptionalInt;
 

@@ -1,4 +1,4 @@
-package dev.lora4j.train;
+package dev.lora4j.model;
 
 /** What a fine-tuned model does, named as PEFT's TaskType (the {@code task_type} of adapter_config.json). */
 public enum TaskType {

@@ -1,7 +1,7 @@
 // Inference-only multi-head causal attention of new tokens over a KV cache, as HF modeling_gpt2.py's
 // GPT2Attention does with layer_past: the new k, v are appended, then softmax(q·kᵀ/√HS, causal)·v.
 // Same arithmetic as autograd.CausalSelfAttention (scale after the dot, max-subtracted softmax).
-package dev.lora4j.generate;
+package dev.lora4j.nn;
 
 import dev.lora4j.kernels.Gemm;
 import dev.lora4j.kernels.KernelProvider;

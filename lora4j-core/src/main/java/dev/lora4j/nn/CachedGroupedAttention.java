@@ -1,7 +1,7 @@
 // Inference-only grouped-query attention of new tokens over a KV cache, as HF modeling_llama.py's
 // LlamaAttention with past_key_values: the new (already rotated) k and v are appended, then each query
 // head attends over its kv head's cached keys. Same arithmetic as autograd.GroupedQueryAttention.
-package dev.lora4j.generate;
+package dev.lora4j.nn;
 
 import dev.lora4j.autograd.GroupedQueryAttention;
 import dev.lora4j.kernels.Gemm;

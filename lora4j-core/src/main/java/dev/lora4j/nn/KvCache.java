@@ -1,7 +1,7 @@
 // The keys and values of every layer for the tokens seen so far, so each new token attends to them
 // without recomputing them: HF's past_key_values (modeling_gpt2.py, use_cache=True) for batch 1,
 // stored (T, C) per layer with heads side by side, as they come out of c_attn.
-package dev.lora4j.generate;
+package dev.lora4j.nn;
 
 /**
  * Per layer a K and a V buffer of {@code capacity} rows of {@code width} floats (row t = position t),

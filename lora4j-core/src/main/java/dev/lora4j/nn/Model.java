@@ -1,6 +1,5 @@
-package dev.lora4j.model;
+package dev.lora4j.nn;
 
-import dev.lora4j.nn.Module;
 import java.util.Map;
 
 /**
