@@ -83,13 +83,11 @@ final class BenchGenerateCommand implements Callable<Integer> {
         LoraConfig lora = BenchTrainCommand.loraConfig(p, rank, alpha, t).withInit(LoraConfig.Init.RANDOM);   // B ≠ 0
 
         // unmerged: the base weights with the adapter's wrappers; base: the same weights, wrappers swapped out.
-        CausalLm shared = BenchTrainCommand.build(p, ctx);
-        BenchTrainCommand.randomInit(shared.module(), 0);
+        CausalLm shared = BenchTrainCommand.build(p, ctx, 0);
         LoraInjector.apply(shared, lora, 0);
         Map<String, LoraLinear> adapter = LoraInjector.loraLayers(shared);
         // merged: a second copy of the same base weights, the same A and B folded in, wrappers removed.
-        CausalLm merged = BenchTrainCommand.build(p, ctx);
-        BenchTrainCommand.randomInit(merged.module(), 0);
+        CausalLm merged = BenchTrainCommand.build(p, ctx, 0);
         LoraInjector.apply(merged, lora, 0);
         LoraInjector.loraLayers(merged).forEach((name, l) -> {
             LoraLinear src = adapter.get(name);

@@ -4,16 +4,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.io.HfConfig;
+import dev.lora4j.model.ModelFamily;
 import dev.lora4j.kernels.Gemm;
 import dev.lora4j.kernels.KernelProvider;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraInjector;
 import dev.lora4j.lora.ModuleSpec;
 import dev.lora4j.nn.CausalLm;
-import dev.lora4j.model.gpt2.Gpt2Config;
-import dev.lora4j.model.gpt2.Gpt2Model;
-import dev.lora4j.model.llama.LlamaConfig;
-import dev.lora4j.model.llama.LlamaModel;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.Workspace;
@@ -21,7 +18,6 @@ import dev.lora4j.train.AdamW;
 import dev.lora4j.train.ProcessMemory;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -37,17 +33,28 @@ import picocli.CommandLine.Spec;
  * {@code lora4j bench train}: the workload of shared/bench/torch_reference.py — a decoder with random
  * weights (GPT-2 init: matrices and embeddings N(0, 0.02), norm weights 1, biases 0; tied head), LoRA on the
  * targets or full training, AdamW lr 2e-4, random token batches — timed per step after warm-up, printed as
- * one JSON line with the same fields. GPT-2 presets build a {@link Gpt2Model}, Llama presets a
- * {@link LlamaModel} (RMSNorm eps 1e-6, rope theta 10000, no biases, tied head), as the reference's Decoder.
+ * one JSON line with the same fields. GPT-2 presets build a GPT-2, Llama presets a Llama (RMSNorm eps 1e-6, rope
+ * theta 10000, no biases, tied head), as the reference's Decoder.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Time training steps on random weights and tokens; prints one JSON line (fields as torch_reference.py).")
 final class BenchTrainCommand implements Callable<Integer> {
-    /** One of torch_reference.py's PRESETS: arch, n_layer, d_model, n_head, n_kv_head, d_ff, vocab. */
+    /** One of torch_reference.py's PRESETS: arch (a model_type), n_layer, d_model, n_head, n_kv_head, d_ff, vocab. */
     record Preset(String name, String arch, int layers, int dModel, int heads, int kvHeads, int dFf, int vocab) {
         /** PEFT's default targets, as the reference picks them: c_attn (gpt2) or q_proj, v_proj (llama). */
         List<String> defaultTargets() {
-            return arch.equals("gpt2") ? List.of("c_attn") : List.of("q_proj", "v_proj");
+            return ModelFamily.of(arch, "preset " + name).defaultLoraTargets();
+        }
+
+        /** The config.json of the reference's Decoder for this preset with a context of {@code ctx} positions. */
+        HfConfig config(int ctx) {
+            return HfConfig.parse(String.format(Locale.ROOT, """
+                    {"model_type": "%s", "vocab_size": %d, "n_positions": %d, "n_embd": %d, "n_layer": %d, "n_head": %d, "n_inner": %d,
+                     "layer_norm_epsilon": 1e-5, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0,
+                     "hidden_size": %d, "intermediate_size": %d, "num_hidden_layers": %d, "num_attention_heads": %d,
+                     "num_key_value_heads": %d, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "max_position_embeddings": %d,
+                     "tie_word_embeddings": true, "attention_bias": false, "mlp_bias": false, "hidden_act": "silu"}""",
+                    arch, vocab, ctx, dModel, layers, heads, dFf, dModel, dFf, layers, heads, kvHeads, ctx), "preset " + name);
         }
     }
 
@@ -71,20 +78,13 @@ final class BenchTrainCommand implements Callable<Integer> {
     }
 
     /**
-     * The reference's Decoder for {@code p} with a context of {@code ctx} positions, parameters not yet
-     * initialised (see {@link #randomInit}): GPT-2 (LayerNorm eps 1e-5, no dropout) or Llama (RMSNorm eps
-     * 1e-6, rope theta 10000, no biases, SwiGLU, lm_head tied to the embedding).
+     * The reference's Decoder for {@code p} with a context of {@code ctx} positions, its family's fresh init (GPT-2's,
+     * for both: every matrix N(0, 0.02)): GPT-2 (LayerNorm eps 1e-5, no dropout) or Llama (RMSNorm eps 1e-6, rope theta
+     * 10000, no biases, SwiGLU, lm_head tied to the embedding).
      */
-    static CausalLm build(Preset p, int ctx) {
-        if (p.arch().equals("gpt2")) {
-            return new Gpt2Model(new Gpt2Config(p.vocab(), ctx, p.dModel(), p.layers(), p.heads(), p.dFf(), 1e-5f, 0f, 0f, 0f));
-        }
-        String json = String.format(Locale.ROOT, """
-                {"model_type": "llama", "vocab_size": %d, "hidden_size": %d, "intermediate_size": %d, "num_hidden_layers": %d,
-                 "num_attention_heads": %d, "num_key_value_heads": %d, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
-                 "max_position_embeddings": %d, "tie_word_embeddings": true, "attention_bias": false, "mlp_bias": false,
-                 "hidden_act": "silu"}""", p.vocab(), p.dModel(), p.dFf(), p.layers(), p.heads(), p.kvHeads(), ctx);
-        return new LlamaModel(LlamaConfig.from(HfConfig.parse(json, "preset " + p.name())));
+    static CausalLm build(Preset p, int ctx, long seed) {
+        HfConfig config = p.config(ctx);
+        return ModelFamily.of(config).randomCausalLm(config, seed);
     }
 
     /** LoRA r, alpha on {@code targets} with the family's PEFT defaults (fan_in_fan_out for GPT-2's Conv1D). */
@@ -127,8 +127,7 @@ final class BenchTrainCommand implements Callable<Integer> {
         if (threads != 0 && threads != Gemm.threads()) {
             throw new Lora4jException("--threads " + threads + " but lora4j runs " + Gemm.threads() + " (set LORA4J_JAVA_OPTS=-Dlora4j.threads=" + threads + ")");
         }
-        CausalLm model = build(p, Math.max(1024, seq));
-        randomInit(model.module(), 0);
+        CausalLm model = build(p, Math.max(1024, seq), 0);
         long total = model.module().parameterCount();
         List<String> t = targets != null ? targets : p.defaultTargets();
         if (mode.equals("lora")) {
@@ -197,26 +196,6 @@ final class BenchTrainCommand implements Callable<Integer> {
         o.put("jvm_flags", String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()));
         spec.commandLine().getOut().println(new ObjectMapper().writeValueAsString(o));
         return 0;
-    }
-
-    /**
-     * The reference's init (GPT-2 style, for both families): every matrix and embedding N(0, 0.02) (the tied
-     * head is the embedding), every norm weight — the one-dimensional {@code .weight}s: GPT-2's LayerNorms,
-     * Llama's RMSNorms — 1, biases 0. Draws in parameter order from {@code seed}, so the same seed gives the
-     * same weights.
-     */
-    static void randomInit(Module model, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        model.namedParameters().forEach((name, t) -> {
-            float[] d = t.data();
-            if (t.shape().rank() == 2) {
-                for (int i = 0; i < d.length; i++) d[i] = (float) (rnd.nextGaussian() * 0.02);
-            } else if (t.shape().rank() == 1 && name.endsWith(".weight")) {
-                Arrays.fill(d, 1f);
-            } else {
-                Arrays.fill(d, 0f);
-            }
-        });
     }
 
     /** Peak resident set of the whole process as the OS counts it (VmHWM), in MB. */

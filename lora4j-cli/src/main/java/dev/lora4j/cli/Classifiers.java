@@ -2,13 +2,12 @@ package dev.lora4j.cli;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.LabelMap;
-import dev.lora4j.io.HfConfig;
 import dev.lora4j.lora.AdapterIO;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.model.ModelLoader;
+import dev.lora4j.model.TaskType;
 import dev.lora4j.model.bert.BertForSequenceClassification;
 import dev.lora4j.model.bert.BertLoader;
-import dev.lora4j.model.bert.BertOnnx;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,33 +19,27 @@ import java.util.Locale;
  * of the model's config.json.
  */
 final class Classifiers {
-    static final String CAUSAL_LM = "causal-lm", SEQ_CLS = "seq-cls";
-
     private Classifiers() {}
 
-    /** The task: {@code --task} when given, else seq-cls for a bert / roberta model or a SEQ_CLS adapter, else causal-lm. */
-    static String task(String option, Path modelDir, Path adapter) {
+    /**
+     * The task: {@code --task} (causal-lm or seq-cls) when given, else SEQ_CLS for a SEQ_CLS adapter, else the base's
+     * default (its family's: sequence classification for an encoder).
+     */
+    static TaskType task(String option, Path modelDir, Path adapter) {
         if (option != null) {
-            String t = option.toLowerCase(Locale.ROOT);
-            if (!t.equals(CAUSAL_LM) && !t.equals(SEQ_CLS)) throw new Lora4jException("--task '" + option + "' is not causal-lm or seq-cls");
-            return t;
+            return switch (option.toLowerCase(Locale.ROOT)) {
+                case "causal-lm" -> TaskType.CAUSAL_LM;
+                case "seq-cls" -> TaskType.SEQ_CLS;
+                default -> throw new Lora4jException("--task '" + option + "' is not causal-lm or seq-cls");
+            };
         }
-        if (adapter != null && Files.isRegularFile(adapter.resolve(AdapterIO.CONFIG_FILE))
-                && "SEQ_CLS".equals(LoraConfig.read(adapter.resolve(AdapterIO.CONFIG_FILE)).taskType())) {
-            return SEQ_CLS;
-        }
-        if (BertOnnx.onnxFile(modelDir) != null) return SEQ_CLS;
-        Path config = modelDir.resolve("config.json");
-        if (Files.isRegularFile(config)) {
-            String type = HfConfig.read(config).modelType();
-            if (type.equals("bert") || type.equals("roberta")) return SEQ_CLS;
-        }
-        return CAUSAL_LM;
+        if (adapter != null && Files.isRegularFile(adapter.resolve(AdapterIO.CONFIG_FILE)) && isSeqClsAdapter(adapter)) return TaskType.SEQ_CLS;
+        return ModelLoader.defaultTask(modelDir);
     }
 
     /** A SEQ_CLS adapter's directory holds label_map.json; other adapters (FEATURE_EXTRACTION) do not change labels. */
     static boolean isSeqClsAdapter(Path adapter) {
-        return adapter != null && "SEQ_CLS".equals(LoraConfig.read(adapter.resolve(AdapterIO.CONFIG_FILE)).taskType());
+        return adapter != null && TaskType.SEQ_CLS.peftName().equals(LoraConfig.read(adapter.resolve(AdapterIO.CONFIG_FILE)).taskType());
     }
 
     /**

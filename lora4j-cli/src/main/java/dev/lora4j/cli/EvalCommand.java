@@ -1,6 +1,7 @@
 package dev.lora4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lora4j.model.TaskType;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.Documents;
 import dev.lora4j.data.Sequence;
@@ -57,7 +58,7 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (batchSize < 1) throw new Lora4jException("--batch-size must be at least 1, got " + batchSize);
-        if (Classifiers.task(task, modelDir, adapter).equals(Classifiers.SEQ_CLS)) return SeqClsEval.run(this);
+        if (Classifiers.task(task, modelDir, adapter) == TaskType.SEQ_CLS) return SeqClsEval.run(this);
         CausalLm model = ModelLoader.load(modelDir);
         if (adapter != null) AdapterIO.load(adapter, model);
         int T = seqLen != null ? seqLen : Math.min(model.maxPositions(), 1024);

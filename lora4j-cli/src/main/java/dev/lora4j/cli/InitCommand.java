@@ -3,12 +3,10 @@ package dev.lora4j.cli;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.Output;
-import dev.lora4j.io.SafetensorsWriter;
+import dev.lora4j.model.ModelFamily;
+import dev.lora4j.model.TaskType;
 import dev.lora4j.nn.CausalLm;
-import dev.lora4j.model.gpt2.Gpt2Config;
-import dev.lora4j.model.gpt2.Gpt2Model;
-import dev.lora4j.model.llama.LlamaConfig;
-import dev.lora4j.model.llama.LlamaModel;
+import dev.lora4j.io.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,18 +51,20 @@ final class InitCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         HfConfig c = HfConfig.read(config);
-        CausalLm model = switch (c.modelType()) {
-            case "gpt2" -> new Gpt2Model(Gpt2Config.from(c));
-            case "llama", "mistral", "qwen2" -> new LlamaModel(LlamaConfig.from(c));
-            default -> throw new Lora4jException(config + ": model_type '" + c.modelType() + "' cannot be initialised (gpt2, llama, mistral, qwen2)");
-        };
+        ModelFamily family = ModelFamily.of(c);
+        if (!family.supports(TaskType.CAUSAL_LM)) {
+            throw new Lora4jException(config + ": model_type '" + c.modelType() + "' cannot be initialised (" + String.join(", ",
+                    ModelFamily.ALL.stream().filter(f -> f.supports(TaskType.CAUSAL_LM)).flatMap(f -> f.modelTypes().stream()).toList()) + ")");
+        }
         if (tokenizer != null && !Files.isRegularFile(tokenizer.resolve("tokenizer.json"))) {
             throw new Lora4jException(tokenizer.resolve("tokenizer.json") + ": not found (--tokenizer names a directory with tokenizer.json)");
         }
         List<Path> inputs = new ArrayList<>(List.of(config));
         if (tokenizer != null) inputs.add(tokenizer);
+        long parameters;
         try (Output output = Output.directory(out, Output.Kind.MODEL, overwrite ? Output.Mode.OVERWRITE : Output.Mode.NEW, inputs)) {
-            BenchTrainCommand.randomInit(model.module(), seed);
+            CausalLm model = family.randomCausalLm(c, seed);
+            parameters = model.module().parameterCount();
             Path staging = output.stage();
             SafetensorsWriter.write(staging.resolve("model.safetensors"), new LinkedHashMap<>(model.module().namedParameters()), Map.of("format", "pt"));
             Files.copy(config, staging.resolve("config.json"));
@@ -75,8 +75,7 @@ final class InitCommand implements Callable<Integer> {
             }
             output.commit(staging);
         }
-        spec.commandLine().getOut().printf("wrote a random %s model (%,d parameters, seed %d) to %s%n", c.modelType(),
-                model.module().parameterCount(), seed, out);
+        spec.commandLine().getOut().printf("wrote a random %s model (%,d parameters, seed %d) to %s%n", c.modelType(), parameters, seed, out);
         return 0;
     }
 }

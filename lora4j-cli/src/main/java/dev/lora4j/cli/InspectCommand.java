@@ -2,6 +2,7 @@ package dev.lora4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.lora4j.model.TaskType;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.ModuleSpec;
 import dev.lora4j.nn.Model;
@@ -40,7 +41,7 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Model model = Classifiers.task(null, modelDir, null).equals(Classifiers.SEQ_CLS)
+        Model model = Classifiers.task(null, modelDir, null) == TaskType.SEQ_CLS
                 ? ModelLoader.loadEncoder(modelDir) : ModelLoader.load(modelDir);
         List<Target> targets = targets(model);
         var out = spec.commandLine().getOut();

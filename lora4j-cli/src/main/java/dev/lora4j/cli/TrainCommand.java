@@ -117,7 +117,7 @@ final class TrainCommand implements Callable<Integer> {
         if (full && baseDtype() == BaseDtype.BF16) throw new Lora4jException("--base-dtype bf16 stores frozen weights; --full freezes none (drop one)");
         FineTune.Result r;
         try (TrainingReport report = new TrainingReport(w)) {
-            FineTune fineTune = FineTune.builder().model(modelDir).data(data).evalData(evalData).output(out).task(task())
+            FineTune fineTune = FineTune.builder().model(modelDir).data(data).evalData(evalData).output(out).task(Classifiers.task(task, modelDir, null))
                     .method(full ? Method.full() : headOnly ? Method.headOnly() : Method.lora(loraConfig()))
                     .config(TrainConfig.builder().lr(lr).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum)
                             .seqLen(seqLen == null ? 0 : seqLen).warmup(warmup).schedule(schedule()).weightDecay(weightDecay)
@@ -139,15 +139,6 @@ final class TrainCommand implements Callable<Integer> {
                 r.plan().labels() != null ? (full ? "config.json with the labels" : "label_map.json") + ", metrics.jsonl" : "metrics.jsonl",
                 Checkpoints.DIR);
         return 0;
-    }
-
-    private TaskType task() {
-        if (task == null) return null;
-        return switch (task.toLowerCase(Locale.ROOT)) {
-            case "causal-lm" -> TaskType.CAUSAL_LM;
-            case "seq-cls" -> TaskType.SEQ_CLS;
-            default -> throw new Lora4jException("--task '" + task + "' is not causal-lm or seq-cls");
-        };
     }
 
     private LoraConfig loraConfig() {

@@ -13,9 +13,11 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * PEFT adapter directories, as save_pretrained writes and from_pretrained reads them:
@@ -31,11 +33,31 @@ public final class AdapterIO {
 
     private AdapterIO() {}
 
-    /** The adapter's tensors under their PEFT keys: every parameter the injection left trainable. */
-    public static Map<String, Tensor> tensors(Model model) {
+    /**
+     * The adapter's tensors under their PEFT keys, from the model's structure and the config, as PEFT's
+     * get_peft_model_state_dict chooses them: every LoRA layer's lora_A and lora_B; the biases that {@code bias} trains
+     * ("all": every bias; "lora_only": those of the adapted layers); and every parameter of the modules named in
+     * modules_to_save. Whether a tensor has a gradient plays no part.
+     */
+    public static Map<String, Tensor> tensors(Model model, LoraConfig config) {
+        Map<String, LoraLinear> layers = LoraInjector.loraLayers(model);
+        Set<String> saved = new HashSet<>();
+        if (config.modulesToSave() != null) {
+            for (String n : config.modulesToSave()) {
+                LoraInjector.modulesNamed(model, n).forEach((name, m) -> m.namedParameters().keySet().forEach(p -> saved.add(name + "." + p)));
+            }
+        }
         Map<String, Tensor> out = new LinkedHashMap<>();
         model.module().namedParameters().forEach((name, p) -> {
-            if (p.requiresGrad()) out.put(KEY_PREFIX + model.peftPrefix() + name, p);
+            int dot = name.lastIndexOf('.');
+            String module = dot < 0 ? "" : name.substring(0, dot);
+            boolean lora = name.endsWith(".lora_A.weight") || name.endsWith(".lora_B.weight");
+            boolean bias = name.endsWith(".bias") && switch (config.bias()) {
+                case ALL -> true;
+                case LORA_ONLY -> module.endsWith(".base_layer") && layers.containsKey(module.substring(0, module.length() - ".base_layer".length()));
+                case NONE -> false;
+            };
+            if (lora || bias || saved.contains(name)) out.put(KEY_PREFIX + model.peftPrefix() + name, p);
         });
         return out;
     }
@@ -55,7 +77,7 @@ public final class AdapterIO {
         } catch (java.io.IOException e) {
             throw new Lora4jException(dir + ": cannot create: " + e.getMessage(), e);
         }
-        SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), tensors(model), Map.of("format", "pt"));
+        SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), tensors(model, config), Map.of("format", "pt"));
         AtomicFiles.writeString(dir.resolve(CONFIG_FILE), config.toJson());
     }
 
@@ -86,7 +108,7 @@ public final class AdapterIO {
         InputFile.requireRegular(weights, "a .safetensors file");
         LoraConfig config = LoraConfig.read(dir.resolve(CONFIG_FILE));
         LoraInjector.Report report = LoraInjector.apply(model, config, 0);
-        Map<String, Tensor> expected = tensors(model);
+        Map<String, Tensor> expected = tensors(model, config);
         List<String> unexpected = new ArrayList<>(), misShaped = new ArrayList<>();
         try (SafetensorsFile f = SafetensorsFile.open(weights)) {
             for (String key : f.names()) {

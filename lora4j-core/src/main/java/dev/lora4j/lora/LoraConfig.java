@@ -4,6 +4,7 @@
 package dev.lora4j.lora;
 
 import dev.lora4j.Lora4jException;
+import dev.lora4j.model.ModelFamily;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -63,12 +64,6 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
     public static final Set<String> TASK_TYPES =
             Set.of("SEQ_CLS", "SEQ_2_SEQ_LM", "CAUSAL_LM", "TOKEN_CLS", "QUESTION_ANS", "FEATURE_EXTRACTION");
 
-    /** PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING for the families lora4j loads. */
-    static final Map<String, List<String>> DEFAULT_TARGETS = Map.of(
-            "gpt2", List.of("c_attn"),
-            "llama", List.of("q_proj", "v_proj"), "mistral", List.of("q_proj", "v_proj"), "qwen2", List.of("q_proj", "v_proj"),
-            "bert", List.of("query", "value"), "roberta", List.of("query", "value"));
-
     public LoraConfig {
         if (r <= 0) throw field("r", r, "a positive integer");
         if (!(loraAlpha > 0) || Double.isInfinite(loraAlpha)) throw field("lora_alpha", loraAlpha, "a positive finite number (the update is scaled by alpha / r)");
@@ -126,17 +121,21 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
         return peftDefaults().withTaskType("CAUSAL_LM").withDefaultTargets(modelType);
     }
 
-    /** Fills unset target_modules with the family's default as LoraModel._prepare_adapter_config does. */
+    /**
+     * Fills unset target_modules with the family's default as LoraModel._prepare_adapter_config does (PEFT's
+     * TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING, held by {@link ModelFamily}); GPT-2's Conv1D layers also set
+     * fan_in_fan_out, as PEFT sets (and saves) it.
+     */
     public LoraConfig withDefaultTargets(String modelType) {
         if (targetModules != null) return this;
-        List<String> targets = DEFAULT_TARGETS.get(modelType);
-        if (targets == null) {
+        if (ModelFamily.modelTypesOfAll().noneMatch(modelType::equals)) {
             throw new Lora4jException("no default target_modules for model_type '" + modelType + "' (known: "
-                    + DEFAULT_TARGETS.keySet().stream().sorted().toList() + "); give the target modules explicitly");
+                    + ModelFamily.modelTypesOfAll().sorted().toList() + "); give the target modules explicitly");
         }
+        ModelFamily family = ModelFamily.of(modelType, "model_type");
         return edit(d -> {
-            d.targetModules = new ModuleSpec.Names(targets);
-            d.fanInFanOut |= modelType.equals("gpt2");
+            d.targetModules = new ModuleSpec.Names(family.defaultLoraTargets());
+            d.fanInFanOut |= family.fanInFanOut();
         });
     }
 

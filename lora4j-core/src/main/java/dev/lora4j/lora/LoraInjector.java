@@ -115,19 +115,23 @@ public final class LoraInjector {
     private static void trainModulesToSave(Model model, LoraConfig config) {
         if (config.modulesToSave() == null) return;
         for (String n : config.modulesToSave()) {
-            boolean found = false;
-            for (Map.Entry<String, Module> e : model.module().namedModules().entrySet()) {
-                String path = model.peftPrefix() + e.getKey();
-                if (path.equals(n) || path.endsWith("." + n)) {
-                    e.getValue().namedParameters().values().forEach(p -> p.requiresGrad(true));
-                    found = true;
-                }
-            }
+            Map<String, Module> found = modulesNamed(model, n);
+            found.values().forEach(m -> m.namedParameters().values().forEach(p -> p.requiresGrad(true)));
             boolean addedByPeft = "SEQ_CLS".equals(config.taskType()) && SEQ_CLS_HEADS.contains(n);
-            if (!found && !addedByPeft) {
+            if (found.isEmpty() && !addedByPeft) {
                 throw new Lora4jException("modules_to_save names '" + n + "', which this " + model.modelType() + " model does not have");
             }
         }
+    }
+
+    /** The modules whose PEFT path is {@code name} or ends with ".name" (PEFT's rule for modules_to_save), by module name. */
+    static Map<String, Module> modulesNamed(Model model, String name) {
+        Map<String, Module> out = new LinkedHashMap<>();
+        model.module().namedModules().forEach((moduleName, m) -> {
+            String path = model.peftPrefix() + moduleName;
+            if (path.equals(name) || path.endsWith("." + name)) out.put(moduleName, m);
+        });
+        return out;
     }
 
     /** The LoRA layers of a model by module name (without the PEFT prefix). */

@@ -1,6 +1,5 @@
 package dev.lora4j.model;
 
-import dev.lora4j.nn.CausalLm;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.LabelMap;
 import dev.lora4j.io.HfConfig;
@@ -11,45 +10,20 @@ import dev.lora4j.model.bert.BertForSequenceClassification;
 import dev.lora4j.model.bert.BertLoader;
 import dev.lora4j.model.bert.BertModel;
 import dev.lora4j.model.bert.BertOnnx;
-import dev.lora4j.model.gpt2.Gpt2Config;
-import dev.lora4j.model.gpt2.Gpt2Loader;
-import dev.lora4j.model.gpt2.Gpt2Model;
-import dev.lora4j.model.llama.LlamaConfig;
-import dev.lora4j.model.llama.LlamaLoader;
+import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.StateDict;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.OptionalInt;
-import java.util.function.UnaryOperator;
 
-/** Opens a Hugging Face model directory: reads config.json, picks the family by {@code model_type}, loads the weights. */
+/** Opens a Hugging Face model directory (or an ONNX encoder): reads config.json, lets its {@link ModelFamily} build the model. */
 public final class ModelLoader {
     private ModelLoader() {}
 
+    /** The causal LM of a Hugging Face directory, built by the family its config.json names. */
     public static CausalLm load(Path dir) {
         InputFile.requireDirectory(dir, "a model directory with config.json");
         HfConfig config = HfConfig.read(dir.resolve("config.json"));
-        String type = config.modelType();
-        return switch (type) {
-            case "gpt2" -> {
-                Gpt2Config gpt2 = Gpt2Config.from(config);
-                try (WeightStore weights = WeightStore.open(dir)) {
-                    Gpt2Model m = Gpt2Loader.load(gpt2, weights);
-                    m.setEosTokenId(config.has("eos_token_id") ? OptionalInt.of(config.requireInt("eos_token_id")) : OptionalInt.empty());
-                    yield m;
-                }
-            }
-            case "llama", "mistral", "qwen2" -> {
-                LlamaConfig llama = LlamaConfig.from(config);
-                try (WeightStore weights = WeightStore.open(dir)) {
-                    yield LlamaLoader.load(llama, weights);
-                }
-            }
-            case "bert", "roberta" -> throw new Lora4jException(config.source() + ": model_type '" + type
-                    + "' is an encoder, not a causal LM (for it: train --task seq-cls, eval --task seq-cls, classify, embed)");
-            default -> throw new Lora4jException(config.source() + ": unknown model_type '" + type
-                    + "' (supported: gpt2, llama, mistral, qwen2)");
-        };
+        return ModelFamily.of(config).causalLm(config, dir);
     }
 
     /**
@@ -91,20 +65,18 @@ public final class ModelLoader {
     private static BertConfig bertConfig(Path dir) {
         InputFile.requireDirectory(dir, "a model directory with config.json (or an .onnx file)");
         HfConfig config = HfConfig.read(dir.resolve("config.json"));
-        String type = config.modelType();
-        if (!type.equals("bert") && !type.equals("roberta")) {
-            throw new Lora4jException(config.source() + ": model_type '" + type + "' is not an encoder (supported: bert, roberta)");
+        if (!(ModelFamily.of(config) instanceof BertFamily)) {
+            throw new Lora4jException(config.source() + ": model_type '" + config.modelType() + "' is not an encoder (supported: "
+                    + String.join(", ", ModelFamily.ALL.stream().filter(x -> x.supports(TaskType.SEQ_CLS)).flatMap(x -> x.modelTypes().stream()).toList()) + ")");
         }
         return BertConfig.from(config);
     }
 
-    /** The family's map from checkpoint keys to parameter names (null for tensors the model ignores). */
-    public static UnaryOperator<String> keyMapper(String modelType) {
-        return switch (modelType) {
-            case "gpt2" -> Gpt2Loader::modelKey;
-            case "llama", "mistral", "qwen2" -> LlamaLoader::modelKey;
-            case "bert", "roberta" -> key -> BertLoader.encoderKey(modelType, key);
-            default -> throw new Lora4jException("unknown model_type '" + modelType + "'");
-        };
+    /** The task a base is trained for by default: its family's first (sequence classification for an encoder or an .onnx export). */
+    public static TaskType defaultTask(Path model) {
+        if (BertOnnx.onnxFile(model) != null) return TaskType.SEQ_CLS;
+        Path config = model.resolve("config.json");
+        if (!Files.isRegularFile(config)) return TaskType.CAUSAL_LM;      // loading then says what is missing
+        return ModelFamily.of(HfConfig.read(config)).tasks().getFirst();
     }
 }

@@ -16,7 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -57,7 +56,7 @@ public final class ModelSaver {
      * carry another file of the user's into an output that may be shared.
      */
     public static List<String> writeInto(Path baseDir, CausalLm model, Path dir) {
-        UnaryOperator<String> toModelKey = ModelLoader.keyMapper(model.modelType());
+        ModelFamily family = ModelFamily.of(model.modelType(), baseDir.toString());
         Map<String, Tensor> params = model.module().namedParameters();
         try (WeightStore store = WeightStore.open(baseDir)) {
             Map<Path, List<String>> byFile = new TreeMap<>();
@@ -66,7 +65,7 @@ public final class ModelSaver {
                 Map<String, Tensor> tensors = new LinkedHashMap<>();
                 Map<String, DType> dtypes = new LinkedHashMap<>();
                 for (String key : file.getValue()) {
-                    String name = toModelKey.apply(key);
+                    String name = family.parameterName(model.modelType(), key);
                     Tensor t = name == null ? store.read(key) : parameter(params, name, key);
                     tensors.put(key, t);
                     dtypes.put(key, store.entry(key).dtype());

@@ -1,5 +1,6 @@
 package dev.lora4j.train;
 
+import dev.lora4j.model.ModelLoader;
 import dev.lora4j.model.TaskType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,11 +8,9 @@ import dev.lora4j.Lora4jException;
 import dev.lora4j.data.LabelMap;
 import dev.lora4j.io.AtomicFiles;
 import dev.lora4j.io.Fingerprint;
-import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.Output;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraInjector;
-import dev.lora4j.model.bert.BertOnnx;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -103,13 +102,9 @@ public final class FineTune {
         return new Builder();
     }
 
-    /** The task for a base: sequence classification for an encoder (BERT, RoBERTa, an ONNX export), else causal LM. */
+    /** The task for a base: its family's default (sequence classification for an encoder or an ONNX export). */
     public static TaskType defaultTask(Path model) {
-        if (BertOnnx.onnxFile(model) != null) return TaskType.SEQ_CLS;
-        Path config = model.resolve("config.json");
-        if (!Files.isRegularFile(config)) return TaskType.CAUSAL_LM;      // loading says what is missing
-        String type = HfConfig.read(config).modelType();
-        return type.equals("bert") || type.equals("roberta") ? TaskType.SEQ_CLS : TaskType.CAUSAL_LM;
+        return ModelLoader.defaultTask(model);
     }
 
     /** Loads the base and applies the method, without reading the data's texts or touching the output: a dry run. */

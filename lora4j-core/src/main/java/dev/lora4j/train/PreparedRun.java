@@ -38,7 +38,7 @@ final class PreparedRun {
     final FineTune.Plan plan;
     final Model model;
     final LoraConfig savedConfig;            // the adapter_config.json written (null for full fine-tuning)
-    private final List<Tensor> noOps;        // --head-only's frozen rank-1 LoRA weights, saved with the adapter
+    private final List<Tensor> noOps;        // head-only's rank-1 LoRA weights, frozen once the base is stored
     TrainingTask task;
     int examples;
     long bf16Values;                         // frozen values stored as bfloat16
@@ -194,12 +194,7 @@ final class PreparedRun {
                 else ModelSaver.writeInto(baseModel, (CausalLm) model, dir);
                 return;
             }
-            noOps.forEach(p -> p.requiresGrad(true));     // AdapterIO writes the trainable tensors; the no-op layers go too
-            try {
-                AdapterIO.write(dir, model, savedConfig);
-            } finally {
-                noOps.forEach(p -> p.requiresGrad(false));
-            }
+            AdapterIO.write(dir, model, savedConfig);        // head-only: its no-op LoRA layers are part of the structure, saved too
             if (plan.labels() != null) plan.labels().write(dir);
         };
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.Tape;
@@ -132,7 +133,7 @@ class LoraEndToEndTest {
         LoraInjector.apply(m, cfg, 1);
         Path dir = tmp.resolve("a");
         AdapterIO.save(dir, m, cfg);
-        Map<String, Tensor> t = new TreeMap<>(AdapterIO.tensors(m));
+        Map<String, Tensor> t = new TreeMap<>(AdapterIO.tensors(m, cfg));
         t.put("base_model.model.transformer.h.0.attn.c_proj.lora_A.weight", Tensor.zeros(4, 32));
         SafetensorsWriter.write(dir.resolve(AdapterIO.WEIGHTS_FILE), t, Map.of());
         String msg = assertThrows(Lora4jException.class, () -> AdapterIO.load(dir, ModelLoader.load(base))).getMessage();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.io.SafetensorsFile;
@@ -49,7 +50,7 @@ class LoraGoldenTest {
         CausalLm model = ModelLoader.load(base);
         LoraInjector.Report r = AdapterIO.load(dir, model);
         assertEquals(golden.get("lora_modules").size(), r.targeted().size());
-        Map<String, Tensor> adapter = AdapterIO.tensors(model);
+        Map<String, Tensor> adapter = AdapterIO.tensors(model, LoraConfig.read(dir.resolve(AdapterIO.CONFIG_FILE)));
         try (SafetensorsFile expected = SafetensorsFile.open(dir.resolve("golden.safetensors"))) {
             Tape tape = Tape.create();
             Tensor logits = model.forward(tape, ids, B, T);

@@ -74,7 +74,7 @@ class TrainerTest {
         new Trainer(resumed, train, List.of(), CFG).run(out, resuming(Set.of()), m -> later.add(m.loss()));
         assertEquals(10, later.size(), "resumed at step 10");
         assertEquals(losses.get(19), later.get(9), 1e-6);
-        Map<String, Tensor> a = AdapterIO.tensors(straight), b = AdapterIO.tensors(resumed);
+        Map<String, Tensor> a = AdapterIO.tensors(straight, LORA), b = AdapterIO.tensors(resumed, LORA);
         assertEquals(a.keySet(), b.keySet());
         a.forEach((k, t) -> assertTrue(TestData.relativeError(b.get(k).data(), t.data()) <= 1e-6, k));
     }

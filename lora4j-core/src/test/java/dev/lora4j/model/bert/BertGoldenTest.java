@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.io.SafetensorsFile;
+import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.AdapterIO;
 import dev.lora4j.lora.LoraInjector;
 import dev.lora4j.model.ModelLoader;
@@ -85,7 +86,7 @@ class BertGoldenTest {
         BertForSequenceClassification model = ModelLoader.loadSequenceClassifier(TestData.dir(kind + "-golden"), null, 0).model();
         LoraInjector.Report r = AdapterIO.load(dir, model);
         assertEquals(json.get("lora_modules").size(), r.targeted().size());
-        Map<String, Tensor> adapter = AdapterIO.tensors(model);
+        Map<String, Tensor> adapter = AdapterIO.tensors(model, LoraConfig.read(dir.resolve(AdapterIO.CONFIG_FILE)));
         try (SafetensorsFile file = SafetensorsFile.open(dir.resolve(AdapterIO.WEIGHTS_FILE));
              SafetensorsFile expected = SafetensorsFile.open(dir.resolve("golden.safetensors"))) {
             assertEquals(new TreeSet<>(file.names()), new TreeSet<>(adapter.keySet()), "PEFT's keys, classifier included");

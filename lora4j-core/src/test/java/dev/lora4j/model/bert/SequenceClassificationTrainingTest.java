@@ -69,7 +69,7 @@ class SequenceClassificationTrainingTest {
         assertEquals(one.loss(), filled.loss(), 1e-6 * one.loss(), "the filler texts do not count in the loss");
 
         Path adapter = out.resolve("checkpoints/checkpoint-100");
-        Set<String> keys = new TreeSet<>(AdapterIO.tensors(model).keySet());
+        Set<String> keys = new TreeSet<>(AdapterIO.tensors(model, lora).keySet());
         assertTrue(keys.contains("base_model.model.bert.encoder.layer.0.attention.self.query.lora_A.weight"), keys.toString());
         assertTrue(keys.containsAll(List.of("base_model.model.classifier.weight", "base_model.model.classifier.bias")), keys.toString());
         assertEquals(10, keys.size(), "4 modules × (A, B) + classifier weight and bias");

@@ -41,9 +41,9 @@ class LlamaLoraTest {
         LoraInjector.Report r = LoraInjector.apply(model, LoraConfig.defaults(model.modelType()), 1);
         assertEquals(List.of("model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.v_proj",
                 "model.layers.1.self_attn.q_proj", "model.layers.1.self_attn.v_proj"), r.targeted());
-        assertTrue(AdapterIO.tensors(model).containsKey("base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"),
-                AdapterIO.tensors(model).keySet().toString());
-        assertEquals(8, AdapterIO.tensors(model).size());
+        assertTrue(AdapterIO.tensors(model, LoraConfig.defaults(model.modelType())).containsKey("base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"),
+                AdapterIO.tensors(model, LoraConfig.defaults(model.modelType())).keySet().toString());
+        assertEquals(8, AdapterIO.tensors(model, LoraConfig.defaults(model.modelType())).size());
     }
 
     @ParameterizedTest
