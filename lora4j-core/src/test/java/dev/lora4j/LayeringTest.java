@@ -20,10 +20,10 @@ import org.junit.jupiter.api.Test;
  * The root package (Lora4jException) is usable from everywhere.
  */
 class LayeringTest {
-    /** Top to bottom: the pipeline, the facades, what uses models, LoRA, the models, their inputs, the engine. */
+    /** Top to bottom: the facades, the pipeline, what uses models, LoRA, the models, their inputs, the engine. */
     static final List<String> LAYERS = List.of(
-            "train",
             "inference",
+            "train",
             "analysis",
             "eval",
             "generate",

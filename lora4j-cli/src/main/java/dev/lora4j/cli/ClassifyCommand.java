@@ -2,11 +2,7 @@ package dev.lora4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
-import dev.lora4j.data.LabelMap;
-import dev.lora4j.io.FiniteCheck;
-import dev.lora4j.model.bert.BertForSequenceClassification;
-import dev.lora4j.model.bert.EncoderBatch;
-import dev.lora4j.model.bert.EncoderTokenizer;
+import dev.lora4j.inference.TextClassifier;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -44,38 +40,29 @@ final class ClassifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        BertForSequenceClassification model = Classifiers.load(modelDir, adapter);
-        int T = maxLength != null ? maxLength : model.config().maxSequenceLength();
-        if (T < 2 || T > model.config().maxSequenceLength()) {
-            throw new Lora4jException("--max-length " + T + " is outside [2, " + model.config().maxSequenceLength() + "] (the model's maximum)");
+        List<TextClassifier.Prediction> predictions;
+        try (TextClassifier classifier = TextClassifier.load(modelDir, adapter, maxLength == null ? 0 : maxLength)) {
+            predictions = classifier.classify(texts);
+        } catch (Lora4jException e) {
+            throw Classifiers.withFlags(e, "--max-length");
         }
-        float[][] probs;
-        try (EncoderTokenizer tok = EncoderTokenizer.load(modelDir, T)) {
-            probs = model.probabilities(EncoderBatch.of(texts.stream().map(tok::encode).toList(), model.config().padTokenId()));
-        }
-        for (int i = 0; i < texts.size(); i++) {
-            if (FiniteCheck.firstNonFinite(probs[i], 0, probs[i].length) >= 0) {
-                throw new Lora4jException("the class probabilities of text " + (i + 1) + " are not finite: the model (with its adapter,"
-                        + " if any) computes non-finite values, e.g. from weights that overflow float32");
-            }
-        }
-        LabelMap labels = model.labels();
         PrintWriter out = spec.commandLine().getOut();
         ObjectMapper mapper = new ObjectMapper();
         for (int i = 0; i < texts.size(); i++) {
-            int best = 0;
-            for (int j = 1; j < probs[i].length; j++) if (probs[i][j] > probs[i][best]) best = j;
+            TextClassifier.Prediction p = predictions.get(i);
             if (json) {
-                Map<String, Object> p = new LinkedHashMap<>();
-                for (int j = 0; j < probs[i].length; j++) p.put(labels.name(j), probs[i][j]);
                 Map<String, Object> o = new LinkedHashMap<>();
                 o.put("text", texts.get(i));
-                o.put("label", labels.name(best));
-                o.put("probabilities", p);
+                o.put("label", p.label());
+                o.put("probabilities", p.probabilities());
                 out.println(mapper.writeValueAsString(o));
             } else {
-                StringBuilder sb = new StringBuilder(String.format("%s %.4f  (", labels.name(best), probs[i][best]));
-                for (int j = 0; j < probs[i].length; j++) sb.append(j == 0 ? "" : ", ").append(String.format("%s %.4f", labels.name(j), probs[i][j]));
+                StringBuilder sb = new StringBuilder(String.format("%s %.4f  (", p.label(), p.score()));
+                boolean first = true;
+                for (Map.Entry<String, Float> e : p.probabilities().entrySet()) {
+                    sb.append(first ? "" : ", ").append(String.format("%s %.4f", e.getKey(), e.getValue()));
+                    first = false;
+                }
                 out.println(sb.append(")  ").append(texts.get(i)));
             }
         }

@@ -2,13 +2,7 @@ package dev.lora4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
-import dev.lora4j.io.FiniteCheck;
-import dev.lora4j.lora.AdapterIO;
-import dev.lora4j.model.ModelLoader;
-import dev.lora4j.model.bert.BertModel;
-import dev.lora4j.model.bert.EncoderBatch;
-import dev.lora4j.model.bert.EncoderTokenizer;
-import dev.lora4j.model.bert.SentenceEmbeddings;
+import dev.lora4j.inference.TextEmbedder;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -46,29 +40,18 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        BertModel encoder;
-        if (Classifiers.isSeqClsAdapter(adapter)) {
-            encoder = Classifiers.load(modelDir, adapter).encoder();
-        } else {
-            encoder = ModelLoader.loadEncoder(modelDir);
-            if (adapter != null) AdapterIO.load(adapter, encoder);
-        }
-        int max = encoder.config().maxSequenceLength(), T = maxLength != null ? maxLength : Math.min(512, max);
-        if (T < 2 || T > max) throw new Lora4jException("--max-length " + T + " is outside [2, " + max + "] (the model's maximum)");
         float[][] vectors;
-        try (EncoderTokenizer tok = EncoderTokenizer.load(modelDir, T)) {
-            vectors = SentenceEmbeddings.meanPooled(encoder, EncoderBatch.of(texts.stream().map(tok::encode).toList(), encoder.config().padTokenId()));
-        }
-        for (int i = 0; i < vectors.length; i++) {
-            if (FiniteCheck.firstNonFinite(vectors[i], 0, vectors[i].length) >= 0) {
-                throw new Lora4jException("the embedding of text " + (i + 1) + " is not finite: the model (with its adapter, if any)"
-                        + " computes non-finite values, e.g. from weights that overflow float32");
-            }
+        int dimensions;
+        try (TextEmbedder embedder = TextEmbedder.load(modelDir, adapter, maxLength == null ? 0 : maxLength)) {
+            vectors = embedder.embed(texts);
+            dimensions = embedder.dimensions();
+        } catch (Lora4jException e) {
+            throw Classifiers.withFlags(e, "--max-length");
         }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             Map<String, Object> o = new LinkedHashMap<>();
-            o.put("dimensions", encoder.config().hiddenSize());
+            o.put("dimensions", dimensions);
             o.put("embeddings", vectors);
             out.println(new ObjectMapper().writeValueAsString(o));
             return 0;

@@ -5,12 +5,10 @@ import dev.lora4j.Lora4jException;
 import dev.lora4j.data.LabelMap;
 import dev.lora4j.data.LabelledTexts;
 import dev.lora4j.eval.ClassificationMetrics;
-import dev.lora4j.model.bert.BertForSequenceClassification;
-import dev.lora4j.model.bert.EncoderTokenizer;
+import dev.lora4j.inference.TextClassifier;
 import dev.lora4j.train.SequenceClassificationTask;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import me.tongfei.progressbar.ProgressBar;
 
@@ -22,22 +20,15 @@ final class SeqClsEval {
     private SeqClsEval() {}
 
     static int run(EvalCommand c) throws Exception {
-        BertForSequenceClassification model = Classifiers.load(c.modelDir, c.adapter);
-        LabelMap labels = model.labels();
-        LabelledTexts data = LabelledTexts.read(c.data);
-        int T = c.seqLen != null ? c.seqLen : Math.min(model.config().maxSequenceLength(), 512);
-        if (T < 2 || T > model.config().maxSequenceLength()) {
-            throw new Lora4jException("--seq-len " + T + " is outside [2, " + model.config().maxSequenceLength() + "] (the model's maximum)");
-        }
-        List<SequenceClassificationTask.Example> examples;
-        try (EncoderTokenizer tok = EncoderTokenizer.load(c.modelDir, T)) {
-            examples = SequenceClassificationTask.examples(data, labels, tok);
-        }
+        LabelMap labels;
         SequenceClassificationTask.Evaluation e;
-        try (ProgressBar bar = Progress.bar("eval", examples.size(), " texts")) {
-            e = SequenceClassificationTask.evaluate(model, examples, c.batchSize, bar::stepBy);
+        try (TextClassifier classifier = TextClassifier.load(c.modelDir, c.adapter, c.seqLen == null ? 0 : c.seqLen);
+             ProgressBar bar = Progress.bar("eval", LabelledTexts.read(c.data).size(), " texts")) {
+            labels = classifier.labels();
+            e = classifier.evaluate(c.data, c.batchSize, bar::stepBy);
+        } catch (Lora4jException ex) {
+            throw Classifiers.withFlags(ex, "--seq-len");
         }
-        if (!Double.isFinite(e.loss())) throw EvalCommand.nonFiniteLoss(e.loss(), c.data);
         ClassificationMetrics m = e.metrics();
         PrintWriter out = c.spec.commandLine().getOut();
         if (c.json) {
