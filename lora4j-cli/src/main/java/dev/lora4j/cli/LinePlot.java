@@ -18,15 +18,21 @@ import javax.imageio.ImageIO;
  * A PNG line chart of series over training steps (loss per step, accuracy per evaluation), drawn with java.awt; with
  * more than one series, a legend to the right of the plot, outside the data.
  */
-final class LinePlot {
+public final class LinePlot {
     /** One line: its name, x values (steps) and y values. */
-    record Series(String name, double[] x, double[] y, Color color) {}
+    /** One line: its legend name, points (x, y) and colour. */
+    public record Series(String name, double[] x, double[] y, Color color) {
+        /** A series from (x, y) pairs. */
+        public static Series of(String name, List<double[]> points, Color color) {
+            return new Series(name, points.stream().mapToDouble(p -> p[0]).toArray(), points.stream().mapToDouble(p -> p[1]).toArray(), color);
+        }
+    }
 
     private static final int W = 720, H = 400, LEFT = 70, RIGHT = 20, TOP = 40, BOTTOM = 50;
 
     private LinePlot() {}
 
-    static void write(Path file, String title, String yLabel, List<Series> series) {
+    public static void write(Path file, String title, String yLabel, List<Series> series) {
         double x0 = Double.POSITIVE_INFINITY, x1 = Double.NEGATIVE_INFINITY, y0 = Double.POSITIVE_INFINITY, y1 = Double.NEGATIVE_INFINITY;
         for (Series s : series) {
             for (double v : s.x()) { x0 = Math.min(x0, v); x1 = Math.max(x1, v); }

@@ -1,5 +1,7 @@
 package dev.lora4j.cli;
 
+import dev.lora4j.cli.lab.BenchCommand;
+import dev.lora4j.cli.lab.ExperimentCommand;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.kernels.KernelProvider;
 import java.io.PrintWriter;

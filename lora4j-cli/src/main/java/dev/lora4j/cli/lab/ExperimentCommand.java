@@ -1,5 +1,9 @@
-package dev.lora4j.cli;
+package dev.lora4j.cli.lab;
 
+import dev.lora4j.cli.LinePlot;
+import dev.lora4j.cli.Main;
+import dev.lora4j.cli.Progress;
+import dev.lora4j.cli.QuickstartCommand;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -35,7 +39,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "experiment", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Frozen encoder + head vs LoRA at several ranks vs full fine-tuning on the quick start's task",
                 "(all-MiniLM-L6-v2, SpamAssassin): one table and a report directory. About 25 minutes on 2 cores."})
-final class ExperimentCommand implements Callable<Integer> {
+public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "DIR", description = "Encoder (HF directory or ONNX export; default: all-MiniLM-L6-v2 from its Maven artifact).")
     Path model;
     @Option(names = "--data", paramLabel = "DIR", description = "Directory with train.jsonl, valid.jsonl, test.jsonl (default: testdata/spam-assassin).")
@@ -255,8 +259,8 @@ final class ExperimentCommand implements Callable<Integer> {
                 if (n.has("loss")) l.add(new double[] {n.get("step").asDouble(), n.get("loss").asDouble()});
             }
             Color color = palette[i % palette.length];
-            acc.add(QuickstartCommand.series(configs.get(i).name(), a, color));
-            loss.add(QuickstartCommand.series(configs.get(i).name(), l, color));
+            acc.add(LinePlot.Series.of(configs.get(i).name(), a, color));
+            loss.add(LinePlot.Series.of(configs.get(i).name(), l, color));
         }
         LinePlot.write(out.resolve("accuracy.png"), "Validation accuracy per step", "accuracy", acc);
         LinePlot.write(out.resolve("loss.png"), "Training loss per step", "cross-entropy", loss);

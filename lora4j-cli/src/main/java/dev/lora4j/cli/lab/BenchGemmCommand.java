@@ -1,4 +1,4 @@
-package dev.lora4j.cli;
+package dev.lora4j.cli.lab;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.kernels.Gemm;
@@ -20,7 +20,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * JSON line per shape; tools/bench/torch_gemm.py measures torch.mm on the same shapes.
  */
 @Command(name = "gemm", mixinStandardHelpOptions = true, description = "GFLOP/s of the GEMM kernels at GPT-2-small training shapes.")
-final class BenchGemmCommand implements Callable<Integer> {
+public final class BenchGemmCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "7", description = "Timed runs per shape (each ~50 ms of calls, after a 1-s warm-up); the median is reported (default: ${DEFAULT-VALUE}).")
     int repeats;
 

@@ -1,4 +1,4 @@
-package dev.lora4j.cli;
+package dev.lora4j.cli.lab;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
@@ -38,7 +38,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Time training steps on random weights and tokens; prints one JSON line (fields as torch_reference.py).")
-final class BenchTrainCommand implements Callable<Integer> {
+public final class BenchTrainCommand implements Callable<Integer> {
     /** One of torch_reference.py's PRESETS: arch (a model_type), n_layer, d_model, n_head, n_kv_head, d_ff, vocab. */
     record Preset(String name, String arch, int layers, int dModel, int heads, int kvHeads, int dFf, int vocab) {
         /** PEFT's default targets, as the reference picks them: c_attn (gpt2) or q_proj, v_proj (llama). */
