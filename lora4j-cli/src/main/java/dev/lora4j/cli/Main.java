@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
  * key, exit status 1 and no stack trace unless {@code --verbose}; usage errors exit with 2; running out of memory
  * ends with one line saying how to raise the heap. Control characters in messages are printed escaped.
  */
-@Command(name = "lora4j", mixinStandardHelpOptions = true, version = "lora4j 0.1.0",
+@Command(name = "lora4j", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "LoRA fine-tuning of Hugging Face transformers on the JVM.",
         subcommands = {QuickstartCommand.class, InspectCommand.class, TrainCommand.class, EvalCommand.class, MergeCommand.class, GenerateCommand.class, BenchCommand.class,
                 ClassifyCommand.class, EmbedCommand.class, AnalyzeCommand.class, ExperimentCommand.class, InitCommand.class,

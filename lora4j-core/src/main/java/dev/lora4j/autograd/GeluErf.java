@@ -33,7 +33,7 @@ public final class GeluErf {
         return y;
     }
 
-    /** erf(z) = 1 − erfc(z), erfc by Numerical Recipes' Chebyshev fit (fractional error < 1.2e-7 everywhere). */
+    /** erf(z) = 1 − erfc(z), erfc by Numerical Recipes' Chebyshev fit (fractional error {@literal <} 1.2e-7 everywhere). */
     public static double fastErf(double z) {
         double a = Math.abs(z), t = 1.0 / (1.0 + 0.5 * a);
         double erfc = t * Math.exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806

@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * AdamW (Loshchilov & Hutter) with decoupled weight decay, step for step as torch.optim.AdamW
+ * AdamW (Loshchilov &amp; Hutter) with decoupled weight decay, step for step as torch.optim.AdamW
  * (single-tensor path): p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
  * p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + eps). Only the given (trainable) tensors get moments.
  */
