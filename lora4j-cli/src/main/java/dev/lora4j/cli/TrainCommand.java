@@ -85,6 +85,9 @@ final class TrainCommand implements Callable<Integer> {
     float weightDecay;
     @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Clip the global gradient norm; 0 = off (default: ${DEFAULT-VALUE}).")
     float maxGradNorm;
+    @Option(names = "--group-by-length", description = {"Batch texts of similar length together, the longest batch first (HF's",
+            "group_by_length): less padding, and the peak memory is met at the first step."})
+    boolean groupByLength;
     @Option(names = "--seed", defaultValue = "42", description = "Seed for LoRA init, data order and dropout (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--eval-data", paramLabel = "FILE", description = "Held-out data, evaluated every --eval-every steps and at the end.")
@@ -121,7 +124,7 @@ final class TrainCommand implements Callable<Integer> {
                     .method(full ? Method.full() : headOnly ? Method.headOnly() : Method.lora(loraConfig()))
                     .config(TrainConfig.builder().lr(lr).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum)
                             .seqLen(seqLen == null ? 0 : seqLen).warmup(warmup).schedule(schedule()).weightDecay(weightDecay)
-                            .maxGradNorm(maxGradNorm).seed(seed).evalEvery(evalEvery).saveEvery(saveEvery).build())
+                            .maxGradNorm(maxGradNorm).seed(seed).evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength).build())
                     .baseDtype(baseDtype()).resume(resume).overwrite(overwrite).overrides(overrides).listener(report).build();
             if (dryRun) {
                 report.onPlan(fineTune.plan());

@@ -18,17 +18,18 @@ public final class Add {
         boolean needsGrad = tape.needsGrad(a, b);
         Tensor y = Ops.output(a.shape(), needsGrad);
         float[] A = a.data(), B = b.data(), Y = y.data();
-        for (int i = 0; i < Y.length; i++) Y[i] = A[i] + s * B[i];
+        int n = a.size();
+        for (int i = 0; i < n; i++) Y[i] = A[i] + s * B[i];
         if (needsGrad) {
             tape.record(y, () -> {
                 float[] dY = y.grad();
                 if (a.requiresGrad()) {
                     float[] dA = a.grad();
-                    for (int i = 0; i < dA.length; i++) dA[i] += dY[i];
+                    for (int i = 0; i < n; i++) dA[i] += dY[i];
                 }
                 if (b.requiresGrad()) {
                     float[] dB = b.grad();
-                    for (int i = 0; i < dB.length; i++) dB[i] += s * dY[i];
+                    for (int i = 0; i < n; i++) dB[i] += s * dY[i];
                 }
             });
         }

@@ -24,8 +24,8 @@ public final class CausalSelfAttention {
         float scale = (float) (1.0 / Math.sqrt(HS));
         float[] X = qkv.data(), O = out.data();
         float[] P = Workspace.floats(B * NH * T * T);                              // (B, NH, T, T)
-        float[] Pd = dropout > 0f ? Workspace.floats(P.length) : P;                 // P after dropout
-        float[] mask = dropout > 0f ? Dropout.mask(P.length, dropout, seed) : null;
+        float[] Pd = dropout > 0f ? Workspace.floats(B * NH * T * T) : P;                 // P after dropout
+        float[] mask = dropout > 0f ? Dropout.mask(B * NH * T * T, dropout, seed) : null;
         Kernels K = KernelProvider.get();
         Gemm.parallelFor(B * NH, bh -> {
             int b = bh / NH, h = bh % NH, q = b * T * C3 + h * HS, p = bh * T * T;

@@ -18,11 +18,11 @@ public final class Dropout {
         Tensor y = Ops.output(x.shape(), needsGrad);
         float[] mask = mask(x.size(), p, seed);
         float[] X = x.data(), Y = y.data();
-        for (int i = 0; i < X.length; i++) Y[i] = X[i] * mask[i];
+        for (int i = 0, n = x.size(); i < n; i++) Y[i] = X[i] * mask[i];
         if (needsGrad) {
             tape.record(y, () -> {
                 float[] dY = y.grad(), dX = x.grad();
-                for (int i = 0; i < X.length; i++) dX[i] += dY[i] * mask[i];
+                for (int i = 0, n = x.size(); i < n; i++) dX[i] += dY[i] * mask[i];
             });
         }
         return y;

@@ -13,26 +13,27 @@ public final class Gelu {
 
     private Gelu() {}
 
-    /** t = tanh(√(2/π)(x + 0.044715x³)), the tanh vectorised by the kernels. */
-    private static void tanhOfInner(float[] t, float[] X) {
-        for (int i = 0; i < X.length; i++) {
+    /** t = tanh(√(2/π)(x + 0.044715x³)) for the first n values, the tanh vectorised by the kernels. */
+    private static void tanhOfInner(float[] t, float[] X, int n) {
+        for (int i = 0; i < n; i++) {
             float v = X[i];
             t[i] = K * (v + 0.044715f * v * v * v);
         }
-        KernelProvider.get().tanh(t, 0, t, 0, t.length);
+        KernelProvider.get().tanh(t, 0, t, 0, n);
     }
 
     public static Tensor apply(Tape tape, Tensor x) {
         boolean needsGrad = tape.needsGrad(x);
         Tensor y = Ops.output(x.shape(), needsGrad);
         float[] X = x.data(), Y = y.data();
-        tanhOfInner(Y, X);
-        for (int i = 0; i < X.length; i++) Y[i] = 0.5f * X[i] * (1f + Y[i]);
+        int n = x.size();
+        tanhOfInner(Y, X, n);
+        for (int i = 0; i < n; i++) Y[i] = 0.5f * X[i] * (1f + Y[i]);
         if (needsGrad) {
             tape.record(y, () -> {
-                float[] dY = y.grad(), dX = x.grad(), t = Workspace.floats(X.length);
-                tanhOfInner(t, X);
-                for (int i = 0; i < X.length; i++) {
+                float[] dY = y.grad(), dX = x.grad(), t = Workspace.floats(n);
+                tanhOfInner(t, X, n);
+                for (int i = 0; i < n; i++) {
                     float v = X[i], sech2 = 1f - t[i] * t[i];
                     float du = K * (1f + 3f * 0.044715f * v * v);
                     dX[i] += dY[i] * (0.5f * (1f + t[i]) + 0.5f * v * sech2 * du);

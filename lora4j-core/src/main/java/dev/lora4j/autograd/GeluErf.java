@@ -19,11 +19,11 @@ public final class GeluErf {
         boolean needsGrad = tape.needsGrad(x);
         Tensor y = Ops.output(x.shape(), needsGrad);
         float[] X = x.data(), Y = y.data();
-        for (int i = 0; i < X.length; i++) Y[i] = (float) (0.5 * X[i] * (1.0 + fastErf(X[i] * INV_SQRT2)));
+        for (int i = 0, n = x.size(); i < n; i++) Y[i] = (float) (0.5 * X[i] * (1.0 + fastErf(X[i] * INV_SQRT2)));
         if (needsGrad) {
             tape.record(y, () -> {
                 float[] dY = y.grad(), dX = x.grad();
-                for (int i = 0; i < X.length; i++) {
+                for (int i = 0, n = x.size(); i < n; i++) {
                     double v = X[i];
                     double cdf = 0.5 * (1.0 + fastErf(v * INV_SQRT2)), pdf = INV_SQRT_2PI * Math.exp(-0.5 * v * v);
                     dX[i] += (float) (dY[i] * (cdf + v * pdf));

@@ -34,7 +34,7 @@ public final class LmHeadLoss {
         Tensor loss = Ops.output(new Shape(), needsGrad);
         float[] X = x.data();
         WeightStorage W = w.storage();                                          // float32, or a frozen head held compactly
-        float[] dxUnit = needsGrad && x.requiresGrad() ? Workspace.floats(X.length) : null;
+        float[] dxUnit = needsGrad && x.requiresGrad() ? Workspace.floats(x.size()) : null;
         float[] dwUnit = needsGrad && w.requiresGrad() ? Workspace.floats(w.size()) : null;
         int rows = (int) Math.max(1, Math.min(N, CHUNK_BYTES / (4L * V)));
         float[] logits = Workspace.floats(rows * V);
@@ -67,8 +67,8 @@ public final class LmHeadLoss {
         if (needsGrad) {
             tape.record(() -> {
                 float g = loss.grad()[0];
-                if (dxUnit != null) K.axpy(x.grad(), 0, g, dxUnit, 0, dxUnit.length);
-                if (dwUnit != null) K.axpy(w.grad(), 0, g, dwUnit, 0, dwUnit.length);
+                if (dxUnit != null) K.axpy(x.grad(), 0, g, dxUnit, 0, x.size());
+                if (dwUnit != null) K.axpy(w.grad(), 0, g, dwUnit, 0, w.size());
             });
         }
         return loss;

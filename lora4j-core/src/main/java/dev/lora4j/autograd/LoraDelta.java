@@ -24,7 +24,7 @@ public final class LoraDelta {
         float[] X = x.data(), A = a.data(), B = b.data(), Y = y.data();
         float[] us = Workspace.floats(n * r);                                          // s·x·Aᵀ (N, r)
         Gemm.abt(us, 0, r, X, 0, in, A, 0, in, n, r, in, false);
-        KernelProvider.get().scale(us, 0, us.length, s);
+        KernelProvider.get().scale(us, 0, n * r, s);
         Gemm.abt(Y, 0, out, us, 0, r, B, 0, r, n, out, r, true);                       // y += us·Bᵀ
         if (tape.needsGrad(x, a, b)) {
             y.requiresGrad(true);
@@ -34,7 +34,7 @@ public final class LoraDelta {
                 if (!a.requiresGrad() && !x.requiresGrad()) return;
                 float[] dU = Workspace.floats(n * r);
                 Gemm.ab(dU, 0, r, dY, 0, out, B, 0, r, n, r, out, false);                 // dY·B (N, r)
-                KernelProvider.get().scale(dU, 0, dU.length, s);
+                KernelProvider.get().scale(dU, 0, n * r, s);
                 if (a.requiresGrad()) Gemm.atb(a.grad(), 0, in, dU, 0, r, X, 0, in, r, in, n, true);     // (r, N)·(N, in)
                 if (x.requiresGrad()) Gemm.ab(x.grad(), 0, in, dU, 0, r, A, 0, in, n, in, r, true);      // (N, r)·(r, in)
                 Workspace.recycle(dU);

@@ -36,8 +36,8 @@ public final class MaskedSelfAttention {
         float scale = (float) (1.0 / Math.sqrt(HS));
         float[] Q = q.data(), Kx = k.data(), V = v.data(), O = out.data();
         float[] P = Workspace.floats(B * NH * T * T);                                // (B, NH, T, T)
-        float[] Pd = dropout > 0f ? Workspace.floats(P.length) : P;                   // P after dropout
-        float[] drop = dropout > 0f ? Dropout.mask(P.length, dropout, seed) : null;
+        float[] Pd = dropout > 0f ? Workspace.floats(B * NH * T * T) : P;                   // P after dropout
+        float[] drop = dropout > 0f ? Dropout.mask(B * NH * T * T, dropout, seed) : null;
         Kernels K = KernelProvider.get();
         Gemm.parallelFor(B * NH, bh -> {
             int b = bh / NH, h = bh % NH, off = b * T * C + h * HS, p = bh * T * T, m = b * T;

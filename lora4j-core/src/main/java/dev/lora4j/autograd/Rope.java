@@ -27,9 +27,9 @@ public final class Rope {
         if (needsGrad) {
             tape.record(y, () -> {
                 float[] dX = x.grad(), dY = y.grad();
-                float[] back = Workspace.floats(dY.length);
+                float[] back = Workspace.floats(y.size());
                 rotate(dY, back, B * T, T, H, HD, cos, sin, true);
-                for (int i = 0; i < back.length; i++) dX[i] += back[i];
+                for (int i = 0, n = y.size(); i < n; i++) dX[i] += back[i];
                 Workspace.recycle(back);
             });
         }

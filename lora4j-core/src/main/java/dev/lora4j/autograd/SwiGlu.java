@@ -15,13 +15,13 @@ public final class SwiGlu {
         boolean needsGrad = tape.needsGrad(gate, up);
         Tensor y = Ops.output(gate.shape(), needsGrad);
         float[] G = gate.data(), U = up.data(), Y = y.data();
-        for (int i = 0; i < Y.length; i++) Y[i] = silu(G[i]) * U[i];
+        for (int i = 0, n = y.size(); i < n; i++) Y[i] = silu(G[i]) * U[i];
         if (needsGrad) {
             tape.record(y, () -> {
                 float[] dY = y.grad();
                 float[] dG = gate.requiresGrad() ? gate.grad() : null;
                 float[] dU = up.requiresGrad() ? up.grad() : null;
-                for (int i = 0; i < Y.length; i++) {
+                for (int i = 0, n = y.size(); i < n; i++) {
                     float g = G[i], sig = sigmoid(g);
                     if (dG != null) dG[i] += dY[i] * U[i] * sig * (1f + g * (1f - sig));
                     if (dU != null) dU[i] += dY[i] * g * sig;

@@ -13,11 +13,11 @@ public final class Tanh {
         boolean needsGrad = tape.needsGrad(x);
         Tensor y = Ops.output(x.shape(), needsGrad);
         float[] X = x.data(), Y = y.data();
-        for (int i = 0; i < X.length; i++) Y[i] = (float) Math.tanh(X[i]);
+        for (int i = 0, n = x.size(); i < n; i++) Y[i] = (float) Math.tanh(X[i]);
         if (needsGrad) {
             tape.record(y, () -> {
                 float[] dY = y.grad(), dX = x.grad();
-                for (int i = 0; i < Y.length; i++) dX[i] += dY[i] * (1f - Y[i] * Y[i]);
+                for (int i = 0, n = x.size(); i < n; i++) dX[i] += dY[i] * (1f - Y[i] * Y[i]);
             });
         }
         return y;

@@ -60,7 +60,7 @@ public final class Tape {
         if (!y.requiresGrad()) throw new IllegalStateException("the output does not depend on any trainable tensor");
         if (dy.length != y.size()) throw new IllegalArgumentException("seed gradient length " + dy.length + " != " + y.size());
         float[] g = y.grad();
-        for (int i = 0; i < g.length; i++) g[i] += dy[i];
+        for (int i = 0; i < dy.length; i++) g[i] += dy[i];
         for (int i = backward.size() - 1; i >= 0; i--) {
             backward.get(i).run();
             backward.set(i, null);

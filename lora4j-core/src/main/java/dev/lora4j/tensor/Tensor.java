@@ -29,6 +29,14 @@ public final class Tensor {
         this.size = data.length;
     }
 
+    /** A pooled activation over an array that may be longer than the shape (a workspace array reused by capacity). */
+    private Tensor(float[] data, Shape shape) {
+        this.shape = shape;
+        this.data = data;
+        this.storage = new WeightStorage.F32(data);
+        this.size = shape.size();
+    }
+
     public static Tensor zeros(int... dims) {
         Shape s = new Shape(dims);
         return new Tensor(s, new float[s.size()]);
@@ -38,7 +46,10 @@ public final class Tensor {
         return new Tensor(new Shape(dims), data);
     }
 
-    /** The float32 values; a tensor held in a compact storage has none (an {@link IllegalStateException} says so). */
+    /**
+     * The float32 values, the first {@link #size()} of the array (a pooled activation's array may be longer); a tensor
+     * held in a compact storage has none (an {@link IllegalStateException} says so).
+     */
     public float[] data() {
         checkLive();
         if (data == null) throw new IllegalStateException("tensor " + shape + " is stored as " + storage.getClass().getSimpleName()
@@ -98,7 +109,7 @@ public final class Tensor {
      * reset, released or closed is an {@link IllegalStateException} (its array may hold another tensor's values by then).
      */
     public static Tensor pooled(Shape shape) {
-        Tensor t = new Tensor(shape, Workspace.floats(shape.size()));
+        Tensor t = new Tensor(Workspace.floats(shape.size()), shape);
         t.owner = Workspace.current();
         if (t.owner != null) t.generation = t.owner.generation();
         return t;
@@ -111,7 +122,7 @@ public final class Tensor {
         }
     }
 
-    /** The gradient buffer, allocated (zeroed) on first call. Only for tensors that require a gradient. */
+    /** The gradient buffer (its first {@link #size()} values), allocated (zeroed) on first call. Only for tensors that require a gradient. */
     public float[] grad() {
         if (!requiresGrad) throw new IllegalStateException("tensor " + shape + " does not require a gradient");
         checkLive();

@@ -35,6 +35,11 @@ public final class CausalLmTask implements TrainingTask {
     }
 
     @Override
+    public int length(int i) {
+        return train.get(i).length();
+    }
+
+    @Override
     public Loss loss(Tape tape, List<Integer> examples) {
         Batch batch = Batch.of(examples.stream().map(train::get).toList());
         return new Loss(model.loss(tape, batch.ids(), batch.B(), batch.T(), batch.targets()), batch.scored());

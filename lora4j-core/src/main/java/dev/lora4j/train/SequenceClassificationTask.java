@@ -74,6 +74,11 @@ public final class SequenceClassificationTask implements TrainingTask {
     }
 
     @Override
+    public int length(int i) {
+        return train.get(i).text().inputIds().length;
+    }
+
+    @Override
     public Loss loss(Tape tape, List<Integer> examples) {
         List<Example> batch = examples.stream().map(train::get).toList();
         Tensor logits = model.forward(tape, batch(model, batch));                                 // (B, num_labels)

@@ -5,12 +5,13 @@ import dev.lora4j.Lora4jException;
 /**
  * Hyper-parameters of a training run, named as Hugging Face's TrainingArguments name them. {@code maxSteps} > 0
  * overrides {@code epochs}; {@code evalEvery} / {@code saveEvery} of 0 mean only at the end; {@code seqLen} 0 means
- * the model's default (min(its maximum positions, 128)). AdamW uses β = (0.9, 0.999), eps 1e-8 as torch's defaults.
+ * the model's default (min(its maximum positions, 128)); {@code groupByLength} batches examples of similar length
+ * together, the longest batch first (HF's group_by_length). AdamW uses β = (0.9, 0.999), eps 1e-8 as torch's defaults.
  * Built with {@link #builder()}; every value is checked when built.
  */
 public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int gradAccum, int seqLen, int warmup,
                           LrSchedule schedule, float weightDecay, float maxGradNorm, long seed, int evalEvery,
-                          int saveEvery) {
+                          int saveEvery, boolean groupByLength) {
     public TrainConfig {
         check(lr > 0 && Float.isFinite(lr), "learning_rate must be a positive number, got " + lr);
         check(epochs >= 0 && maxSteps >= 0, "num_train_epochs and max_steps must be 0 or more, got " + epochs + " and " + maxSteps);
@@ -38,7 +39,7 @@ public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int
     public Builder toBuilder() {
         return new Builder().lr(lr).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum).seqLen(seqLen)
                 .warmup(warmup).schedule(schedule).weightDecay(weightDecay).maxGradNorm(maxGradNorm).seed(seed)
-                .evalEvery(evalEvery).saveEvery(saveEvery);
+                .evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength);
     }
 
     public float beta1() {
@@ -64,6 +65,7 @@ public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int
         private LrSchedule schedule = LrSchedule.COSINE;
         private float weightDecay, maxGradNorm = 1f;
         private long seed = 42;
+        private boolean groupByLength;
 
         private Builder() {}
 
@@ -93,10 +95,12 @@ public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int
         public Builder evalEvery(int v) { evalEvery = v; return this; }
         /** Steps between checkpoints; 0 = at the end only. */
         public Builder saveEvery(int v) { saveEvery = v; return this; }
+        /** Batches of examples of similar length, the longest first (HF's group_by_length). */
+        public Builder groupByLength(boolean v) { groupByLength = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(lr, epochs, maxSteps, batchSize, gradAccum, seqLen, warmup, schedule, weightDecay, maxGradNorm, seed,
-                    evalEvery, saveEvery);
+                    evalEvery, saveEvery, groupByLength);
         }
     }
 }

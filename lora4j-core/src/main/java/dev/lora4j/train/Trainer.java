@@ -193,7 +193,8 @@ public final class Trainer {
         return RunSettings.empty().with("seed", cfg.seed()).with("batch_size", cfg.batchSize()).with("grad_accum", cfg.gradAccum())
                 .with("seq_len", cfg.seqLen()).with("examples", task.size()).with("lr", cfg.lr()).with("schedule", cfg.schedule())
                 .with("warmup", cfg.warmup()).with("weight_decay", cfg.weightDecay()).with("max_grad_norm", cfg.maxGradNorm())
-                .with("epochs", cfg.maxSteps() > 0 ? "-" : Integer.toString(cfg.epochs())).with("max_steps", cfg.maxSteps());
+                .with("epochs", cfg.maxSteps() > 0 ? "-" : Integer.toString(cfg.epochs())).with("max_steps", cfg.maxSteps())
+                .with("group_by_length", cfg.groupByLength());
     }
 
     /** The examples of micro-batch number {@code micro}: epoch = micro / batchesPerEpoch, in that epoch's order. */
@@ -217,9 +218,9 @@ public final class Trainer {
             p[i] = p[j];
             p[j] = t;
         }
-        order = p;
+        order = cfg.groupByLength() ? LengthGroupedOrder.apply(p, cfg.batchSize(), task::length) : p;
         orderSeed = seed;
-        return p;
+        return order;
     }
 
     /** Global L2 norm of the gradients; scales them to {@code maxGradNorm} when above (torch's clip_grad_norm_). */

@@ -18,6 +18,11 @@ public interface TrainingTask {
     /** Number of training examples (windows, labelled texts, ...). */
     int size();
 
+    /** The number of tokens of training example {@code i}, for length-grouped batching (1 when all are alike). */
+    default int length(int i) {
+        return 1;
+    }
+
     /** The mean loss of the given examples on {@code tape} (a scalar), and the number of scored tokens or examples. */
     Loss loss(Tape tape, List<Integer> examples);
 

@@ -47,14 +47,41 @@ class WorkspaceTest {
         }
     }
 
+    /**
+     * Issue 11, item 1: a shorter step (a batch padded to fewer tokens) reuses the longer step's arrays by capacity, so
+     * the pool is sized by the longest step instead of growing with every distinct length; within bounds (8×).
+     */
     @Test
-    void sizesTheLastStepDidNotAskForAreDropped() {
+    void aShorterStepReusesTheLongerStepsArrays() {
         try (Workspace ws = Workspace.open()) {
-            float[] longBatch = Workspace.floats(100);          // step 1: a batch padded to one length
+            float[] longStep = Workspace.floats(128_000);
+            longStep[70_000] = 5f;
             ws.reset();
-            Workspace.floats(60);                               // step 2: another length; 100 is still free
-            ws.reset();                                         // 100 was not asked for in step 2: dropped
-            assertNotSame(longBatch, Workspace.floats(100));
+            float[] shortStep = Workspace.floats(64_000);
+            assertSame(longStep, shortStep, "the same array, longer than asked");
+            assertEquals(0f, shortStep[63_999], "the asked-for part is zeroed");
+            Tensor t = Tensor.pooled(new Shape(300, 100));
+            assertEquals(30_000, t.size(), "a tensor's size is its shape's, whatever its array's length");
+            ws.reset();
+            assertSame(longStep, Workspace.floats(128_000), "used by the short step, so kept");
+        }
+    }
+
+    @Test
+    void arraysNoStepTakesForALongTimeAreDropped() {
+        try (Workspace ws = Workspace.open()) {
+            float[] once = Workspace.floats(100);                          // one step needed a second array
+            Workspace.floats(100);
+            ws.reset();
+            float[] kept = Workspace.floats(100);                          // the later steps need one
+            for (int i = 0; i < Workspace.KEEP_RESETS; i++) {
+                ws.reset();
+                assertSame(kept, Workspace.floats(100), "the same array, step after step");
+            }
+            ws.reset();                                                    // the other one was not taken for KEEP_RESETS resets
+            Workspace.floats(100);
+            float[] next = Workspace.floats(100);
+            assertNotSame(once, next, "dropped, so a new one");
         }
     }
 

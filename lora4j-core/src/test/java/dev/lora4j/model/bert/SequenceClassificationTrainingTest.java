@@ -50,7 +50,7 @@ class SequenceClassificationTrainingTest {
             validSet = SequenceClassificationTask.examples(valid, labels, tok);
         }
         double before = SequenceClassificationTask.evaluate(model, validSet, 8, n -> {}).metrics().accuracy();
-        TrainConfig cfg = new TrainConfig(2e-2f, 1, 100, 16, 1, 32, 0, LrSchedule.CONSTANT, 0f, 1f, 5, 0, 0);
+        TrainConfig cfg = new TrainConfig(2e-2f, 1, 100, 16, 1, 32, 0, LrSchedule.CONSTANT, 0f, 1f, 5, 0, 0, false);
         Path out = tmp.resolve("run");
         Files.createDirectories(out);
         new Trainer(new SequenceClassificationTask(model, trainSet, validSet, 8), cfg).run(out, new Trainer.Options(false, Set.of(),
