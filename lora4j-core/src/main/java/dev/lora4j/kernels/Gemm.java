@@ -71,8 +71,54 @@ public final class Gemm {
                 b, bOff + j0, ldb, i1 - i0, j1 - j0, k, accumulate));
     }
 
+    /**
+     * C[m, n] (+)= A[m, k] · B[n, k]ᵀ computed row by row, each row as a one-row product (the decoding kernel): a row of C
+     * has the same bits as the product of that row of A alone, whatever the other rows, so sequences decoded together in
+     * one batch get exactly what each gets decoded alone. Wide outputs are cut into column blocks over the threads, and
+     * every row goes through a block while it is in cache, so B is read from memory once for all rows.
+     */
+    public static void rowsAbt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
+                               int m, int n, int k, boolean accumulate) {
+        Kernels K = KernelProvider.get();
+        splitRows(m, n, k, (i0, i1, j0, j1) -> {
+            for (int i = i0; i < i1; i++) {
+                K.gemmABt(c, cOff + i * ldc + j0, ldc, a, aOff + i * lda, lda, b, bOff + j0 * ldb, ldb, 1, j1 - j0, k, accumulate);
+            }
+        });
+    }
+
+    /** C[m, n] (+)= A[m, k] · B[k, n] row by row, as {@link #rowsAbt}: each row of C as the product of that row alone. */
+    public static void rowsAb(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
+                              int m, int n, int k, boolean accumulate) {
+        Kernels K = KernelProvider.get();
+        splitRows(m, n, k, (i0, i1, j0, j1) -> {
+            for (int i = i0; i < i1; i++) {
+                K.gemmAB(c, cOff + i * ldc + j0, ldc, a, aOff + i * lda, lda, b, bOff + j0, ldb, 1, j1 - j0, k, accumulate);
+            }
+        });
+    }
+
     private interface Block {
         void run(int i0, int i1, int j0, int j1);
+    }
+
+    /**
+     * The blocks of a row-by-row product: columns cut as {@link #split} cuts them (multiples of 64, so a one-row kernel's
+     * vector lanes fall on the same columns as for one row alone), each block running every row; outputs too narrow for
+     * that are cut by rows.
+     */
+    private static void splitRows(int m, int n, int k, Block block) {
+        if (THREADS == 1 || (long) m * n * k < PARALLEL_MIN_FLOPS || (n < 256 && m == 1)) {
+            block.run(0, m, 0, n);
+            return;
+        }
+        if (n < 256) {
+            parallelFor(m, i -> block.run(i, i + 1, 0, n));
+            return;
+        }
+        int chunk = Math.max(64, ((n + 4 * THREADS - 1) / (4 * THREADS) + 63) / 64 * 64);
+        int parts = (n + chunk - 1) / chunk;
+        parallelFor(parts, p -> block.run(0, m, p * chunk, Math.min(n, p * chunk + chunk)));
     }
 
     /**

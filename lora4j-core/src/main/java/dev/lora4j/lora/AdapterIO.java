@@ -98,14 +98,19 @@ public final class AdapterIO {
         out.commit(staging);
     }
 
-    /** Injects the adapter in {@code dir} into {@code model} (unmerged) and loads its weights; returns the injection report. */
-    public static LoraInjector.Report load(Path dir, Model model) {
+    /** The adapter directory's weights file, checked to be a regular file (a pickle-only adapter is named as such). */
+    static Path weightsFile(Path dir) {
         InputFile.requireDirectory(dir, "a PEFT adapter directory");
         Path weights = dir.resolve(WEIGHTS_FILE);
         if (Files.notExists(weights, LinkOption.NOFOLLOW_LINKS) && Files.exists(dir.resolve("adapter_model.bin"))) {
             throw new Lora4jException(weights + ": not found (only adapter_model.bin, a pickle, is there: convert it to safetensors)");
         }
-        InputFile.requireRegular(weights, "a .safetensors file");
+        return InputFile.requireRegular(weights, "a .safetensors file");
+    }
+
+    /** Injects the adapter in {@code dir} into {@code model} (unmerged) and loads its weights; returns the injection report. */
+    public static LoraInjector.Report load(Path dir, Model model) {
+        Path weights = weightsFile(dir);
         LoraConfig config = LoraConfig.read(dir.resolve(CONFIG_FILE));
         LoraInjector.Report report = LoraInjector.apply(model, config, 0);
         Map<String, Tensor> expected = tensors(model, config);

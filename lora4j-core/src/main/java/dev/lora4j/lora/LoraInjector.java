@@ -36,31 +36,12 @@ public final class LoraInjector {
     public static Report apply(Model model, LoraConfig config, long seed) {
         Module root = model.module();
         String prefix = model.peftPrefix();
-        Map<String, Linear> linears = new LinkedHashMap<>();
-        root.namedModules().forEach((name, m) -> {
-            if (m instanceof Linear l && !(m instanceof LoraLinear) && !name.contains(".lora_")) linears.put(name, l);
-        });
-        List<String> paths = linears.keySet().stream().map(n -> prefix + n).toList();
-        TargetMatcher matcher = new TargetMatcher(config);
-        TargetMatcher.Selection sel = matcher.select(paths, model.outputHead() == null ? null : prefix + model.outputHead());
-        if (sel.targeted().isEmpty()) {
-            throw new Lora4jException(matcher.explainNoMatch(sel) + "; the " + model.modelType() + " model's linear modules are: " + String.join(", ", paths));
-        }
-        if (config.targetModules() instanceof ModuleSpec.Names names) {
-            for (String n : names.names()) {
-                if (paths.stream().noneMatch(p -> p.equals(n) || p.endsWith("." + n))) {
-                    throw new Lora4jException("target_modules names '" + n + "', which this " + model.modelType()
-                            + " model does not have; its linear modules are: " + String.join(", ", paths));
-                }
-            }
-        }
-        checkRanks(config, linears, prefix, sel.targeted());
+        Map<String, Linear> targets = targets(model, config);
         root.namedParameters().values().forEach(p -> p.requiresGrad(false));
         SplittableRandom rnd = new SplittableRandom(seed);
         List<String> targeted = new ArrayList<>();
-        for (Map.Entry<String, Linear> e : linears.entrySet()) {
+        for (Map.Entry<String, Linear> e : targets.entrySet()) {
             String path = prefix + e.getKey();
-            if (!sel.targeted().contains(path)) continue;
             LoraLinear lora = new LoraLinear(e.getValue(), config.rankFor(path), (float) config.scaleFor(path),
                     (float) config.loraDropout(), config.initLoraWeights(), rnd.split());
             int dot = e.getKey().lastIndexOf('.');
@@ -78,6 +59,38 @@ public final class LoraInjector {
             if (p.requiresGrad()) trainable += p.size();
         }
         return new Report(targeted, trainable, total);
+    }
+
+    /**
+     * The linear layers {@code config} targets in {@code model}, by module name (without the PEFT prefix), in module order;
+     * nothing matched, a listed name this model lacks, or a rank above a layer's is an error listing what the model has.
+     */
+    public static Map<String, Linear> targets(Model model, LoraConfig config) {
+        String prefix = model.peftPrefix();
+        Map<String, Linear> linears = new LinkedHashMap<>();
+        model.module().namedModules().forEach((name, m) -> {
+            if (m instanceof Linear l && !(m instanceof LoraLinear) && !name.contains(".lora_")) linears.put(name, l);
+        });
+        List<String> paths = linears.keySet().stream().map(n -> prefix + n).toList();
+        TargetMatcher matcher = new TargetMatcher(config);
+        TargetMatcher.Selection sel = matcher.select(paths, model.outputHead() == null ? null : prefix + model.outputHead());
+        if (sel.targeted().isEmpty()) {
+            throw new Lora4jException(matcher.explainNoMatch(sel) + "; the " + model.modelType() + " model's linear modules are: " + String.join(", ", paths));
+        }
+        if (config.targetModules() instanceof ModuleSpec.Names names) {
+            for (String n : names.names()) {
+                if (paths.stream().noneMatch(p -> p.equals(n) || p.endsWith("." + n))) {
+                    throw new Lora4jException("target_modules names '" + n + "', which this " + model.modelType()
+                            + " model does not have; its linear modules are: " + String.join(", ", paths));
+                }
+            }
+        }
+        checkRanks(config, linears, prefix, sel.targeted());
+        Map<String, Linear> out = new LinkedHashMap<>();
+        linears.forEach((name, l) -> {
+            if (sel.targeted().contains(prefix + name)) out.put(name, l);
+        });
+        return out;
     }
 
     /**

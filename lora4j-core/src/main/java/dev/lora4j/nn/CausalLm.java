@@ -32,6 +32,14 @@ public interface CausalLm extends Model {
      */
     Tensor forwardCached(int[] newIds, KvCache cache, int logitsToKeep);
 
+    /**
+     * Inference over several independent sequences at once (continuous batching): each sequence's new tokens at its
+     * cache's positions, with its own adapter or none; logits (S, V), one row per sequence for its last new token, and
+     * each cache advanced. A sequence's logits have the bits {@link #forwardCached} gives it alone with its adapter
+     * injected (unmerged); see {@link SequenceBatch}. Several sequences need the model without an injected adapter.
+     */
+    Tensor forwardBatch(SequenceBatch batch);
+
     /** An empty KV cache for this model, for up to {@code capacity} positions (at most {@link #maxPositions()}). */
     KvCache newKvCache(int capacity);
 

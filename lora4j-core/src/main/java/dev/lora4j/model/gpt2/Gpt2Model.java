@@ -1,6 +1,5 @@
 package dev.lora4j.model.gpt2;
 
-import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Add;
 import dev.lora4j.autograd.CausalSelfAttention;
 import dev.lora4j.autograd.Dropout;
@@ -16,9 +15,9 @@ import dev.lora4j.nn.LayerNorm;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.ModuleList;
+import dev.lora4j.nn.SequenceBatch;
 import dev.lora4j.tensor.Tensor;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -188,41 +187,35 @@ public final class Gpt2Model extends Module implements CausalLm {
     /** {@link #forward} for batch 1 continuing {@code cache}: no tape, no dropout; every linear still goes through {@code layer(...)}. */
     @Override
     public Tensor forwardCached(int[] newIds, KvCache cache, int logitsToKeep) {
-        int T = newIds.length, past = cache.length(), C = config.nEmbd();
-        if (T < 1) throw new IllegalArgumentException("forwardCached needs at least one new token");
-        if (logitsToKeep < 0 || logitsToKeep > T) throw new IllegalArgumentException("logitsToKeep " + logitsToKeep + " is outside [0, " + T + "]");
-        if (cache.layers() != config.nLayer() || cache.width() != config.nEmbd()) {
-            throw new IllegalArgumentException("KV cache of " + cache.layers() + " layers × " + cache.width()
-                    + " does not fit this model (" + config.nLayer() + " × " + config.nEmbd() + ")");
-        }
-        if (past + T > config.nPositions()) {
-            throw new Lora4jException(past + " cached + " + T + " new tokens exceed the model's context n_positions "
-                    + config.nPositions());
-        }
-        if (past + T > cache.capacity()) {
-            throw new IllegalArgumentException(past + " cached + " + T + " new tokens exceed the KV cache capacity " + cache.capacity());
-        }
+        if (newIds.length < 1) throw new IllegalArgumentException("forwardCached needs at least one new token");
+        return decode(SequenceBatch.of(newIds, cache, logitsToKeep));
+    }
+
+    @Override
+    public Tensor forwardBatch(SequenceBatch batch) {
+        return decode(batch);
+    }
+
+    /** The cached forward of every sequence of the batch: per-row work over all rows, attention per sequence. */
+    private Tensor decode(SequenceBatch batch) {
+        batch.check(config.nLayer(), config.nEmbd(), config.nPositions(), "n_positions");
         Tape tape = Tape.noGrad();
-        int[] pos = new int[T];
-        for (int i = 0; i < T; i++) pos[i] = past + i;
-        Tensor x = Add.apply(tape, wte.forward(tape, newIds), wpe.forward(tape, pos));         // (T, C)
+        Tensor x = Add.apply(tape, wte.forward(tape, batch.ids()), wpe.forward(tape, batch.positions()));   // (N, C)
         for (int l = 0; l < h.size(); l++) {
             Block block = h.get(l);
             Module attn = block.child("attn"), mlp = block.child("mlp");
+            int layer = l;
             Tensor a = block.layer("ln_1").forward(tape, x);
-            Tensor qkv = attn.layer("c_attn").forward(tape, a);                                 // (T, 3C)
-            a = CachedAttention.apply(qkv, cache, l, config.nHead());                           // (T, C)
-            x = Add.apply(tape, x, attn.layer("c_proj").forward(tape, a));
+            Tensor qkv = batch.linear(tape, attn.layer("c_attn"), a);                               // (N, 3C)
+            a = batch.perSequence(qkv, (s, rows) -> CachedAttention.apply(rows, batch.cache(s), layer, config.nHead()));   // (N, C)
+            x = Add.apply(tape, x, batch.linear(tape, attn.layer("c_proj"), a));
             Tensor m = block.layer("ln_2").forward(tape, x);
-            m = Gelu.apply(tape, mlp.layer("c_fc").forward(tape, m));                          // (T, inner)
-            x = Add.apply(tape, x, mlp.layer("c_proj").forward(tape, m));
+            m = Gelu.apply(tape, batch.linear(tape, mlp.layer("c_fc"), m));                         // (N, inner)
+            x = Add.apply(tape, x, batch.linear(tape, mlp.layer("c_proj"), m));
         }
-        cache.advance(T);
-        if (logitsToKeep > 0 && logitsToKeep < T) {
-            x = Tensor.of(Arrays.copyOfRange(x.data(), (T - logitsToKeep) * C, T * C), logitsToKeep, C);
-        }
-        x = lnF.forward(tape, x);
-        return MatMul.linear(tape, x, wte.weight(), null, false);                               // (kept, V), tied head
+        batch.advance();
+        x = lnF.forward(tape, batch.keptRows(x));
+        return batch.matmul(tape, x, wte.weight(), false);                                          // (kept, V), tied head
     }
 
     private Tensor dropout(Tape tape, Tensor x, float p) {

@@ -1,6 +1,5 @@
 package dev.lora4j.model.llama;
 
-import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Add;
 import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.GroupedQueryAttention;
@@ -13,12 +12,13 @@ import dev.lora4j.nn.CachedGroupedAttention;
 import dev.lora4j.nn.KvCache;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.Embedding;
+import dev.lora4j.nn.Layer;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.ModuleList;
+import dev.lora4j.nn.SequenceBatch;
 import dev.lora4j.tensor.Tensor;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,9 +76,16 @@ public final class LlamaModel extends Module implements CausalLm {
         }
     }
 
-    /** The attention of one layer over rotated q, k and v: the training op or the cached one. */
-    private interface Attend {
-        Tensor apply(int layer, Tensor q, Tensor k, Tensor v);
+    /**
+     * What one pass does at the parts of a layer that differ between training over (B, T) windows and decoding over
+     * cached sequences: the linear layers (per sequence adapters), RoPE (the rows' positions) and attention.
+     */
+    private interface Pass {
+        Tensor linear(Layer layer, Tensor x);
+
+        Tensor rope(Tensor x, int heads);
+
+        Tensor attend(int layer, Tensor q, Tensor k, Tensor v);
     }
 
     private final LlamaConfig config;
@@ -177,8 +184,23 @@ public final class LlamaModel extends Module implements CausalLm {
         }
         int NH = config.numAttentionHeads(), NKV = config.numKeyValueHeads();
         Tensor x = embedTokens.forward(tape, ids);                                            // (B·T, C)
-        x = decoderLayers(tape, x, B, T, rotary.tables(0, T),
-                (l, q, k, v) -> GroupedQueryAttention.apply(tape, q, k, v, B, T, NH, NKV, config.slidingWindow(l)));
+        RotaryEmbedding.Tables rope = rotary.tables(0, T);
+        x = decoderLayers(tape, x, new Pass() {
+            @Override
+            public Tensor linear(Layer layer, Tensor in) {
+                return layer.forward(tape, in);
+            }
+
+            @Override
+            public Tensor rope(Tensor in, int heads) {
+                return Rope.apply(tape, in, B, T, heads, rope.cos(), rope.sin());
+            }
+
+            @Override
+            public Tensor attend(int l, Tensor q, Tensor k, Tensor v) {
+                return GroupedQueryAttention.apply(tape, q, k, v, B, T, NH, NKV, config.slidingWindow(l));
+            }
+        });
         return model.layer("norm").forward(tape, x);                                            // (B·T, C)
     }
 
@@ -194,44 +216,61 @@ public final class LlamaModel extends Module implements CausalLm {
     /** {@link #forward} for batch 1 continuing {@code cache}: no tape; every linear still goes through {@code layer(...)}. */
     @Override
     public Tensor forwardCached(int[] newIds, KvCache cache, int logitsToKeep) {
-        int T = newIds.length, past = cache.length(), C = config.hiddenSize();
-        int NH = config.numAttentionHeads(), NKV = config.numKeyValueHeads(), N = config.maxPositionEmbeddings();
-        if (T < 1) throw new IllegalArgumentException("forwardCached needs at least one new token");
-        if (logitsToKeep < 0 || logitsToKeep > T) throw new IllegalArgumentException("logitsToKeep " + logitsToKeep + " is outside [0, " + T + "]");
-        if (cache.layers() != config.numHiddenLayers() || cache.width() != NKV * config.headDim()) {
-            throw new IllegalArgumentException("KV cache of " + cache.layers() + " layers × " + cache.width() + " does not fit this model ("
-                    + config.numHiddenLayers() + " × " + NKV * config.headDim() + ")");
-        }
-        if (past + T > N) throw new Lora4jException(past + " cached + " + T + " new tokens exceed the model's context max_position_embeddings " + N);
-        if (past + T > cache.capacity()) {
-            throw new IllegalArgumentException(past + " cached + " + T + " new tokens exceed the KV cache capacity " + cache.capacity());
-        }
-        Tape tape = Tape.noGrad();
-        Tensor x = embedTokens.forward(tape, newIds);                                         // (T, C)
-        x = decoderLayers(tape, x, 1, T, rotary.tables(past, T),
-                (l, q, k, v) -> CachedGroupedAttention.apply(q, k, v, cache, l, NH, NKV, config.slidingWindow(l)));
-        cache.advance(T);
-        if (logitsToKeep > 0 && logitsToKeep < T) {
-            x = Tensor.of(Arrays.copyOfRange(x.data(), (T - logitsToKeep) * C, T * C), logitsToKeep, C);
-        }
-        return head(tape, model.layer("norm").forward(tape, x));                              // (kept, V)
+        if (newIds.length < 1) throw new IllegalArgumentException("forwardCached needs at least one new token");
+        return decode(SequenceBatch.of(newIds, cache, logitsToKeep));
     }
 
-    /** Every decoder layer over x (B·T, C) at the positions of {@code rope}. */
-    private Tensor decoderLayers(Tape tape, Tensor x, int B, int T, RotaryEmbedding.Tables rope, Attend attend) {
+    @Override
+    public Tensor forwardBatch(SequenceBatch batch) {
+        return decode(batch);
+    }
+
+    /** The cached forward of every sequence of the batch: per-row work over all rows; RoPE and attention per sequence. */
+    private Tensor decode(SequenceBatch batch) {
+        int NH = config.numAttentionHeads(), NKV = config.numKeyValueHeads();
+        batch.check(config.numHiddenLayers(), NKV * config.headDim(), config.maxPositionEmbeddings(), "max_position_embeddings");
+        Tape tape = Tape.noGrad();
+        RotaryEmbedding.Tables[] rope = new RotaryEmbedding.Tables[batch.size()];
+        for (int s = 0; s < rope.length; s++) rope[s] = rotary.tables(batch.cache(s).length(), batch.length(s));
+        Tensor x = embedTokens.forward(tape, batch.ids());                                    // (N, C)
+        x = decoderLayers(tape, x, new Pass() {
+            @Override
+            public Tensor linear(Layer layer, Tensor in) {
+                return batch.linear(tape, layer, in);
+            }
+
+            @Override
+            public Tensor rope(Tensor in, int heads) {
+                return batch.perSequence(in, (s, rows) -> Rope.apply(tape, rows, 1, batch.length(s), heads, rope[s].cos(), rope[s].sin()));
+            }
+
+            @Override
+            public Tensor attend(int l, Tensor q, Tensor k, Tensor v) {
+                return batch.perSequence(q, k, v, (s, qs, ks, vs) ->
+                        CachedGroupedAttention.apply(qs, ks, vs, batch.cache(s), l, NH, NKV, config.slidingWindow(l)));
+            }
+        });
+        batch.advance();
+        x = model.layer("norm").forward(tape, batch.keptRows(x));
+        if (config.tieWordEmbeddings()) return batch.matmul(tape, x, embedTokens.weight(), false);   // (kept, V)
+        return batch.linear(tape, layer("lm_head"), x);
+    }
+
+    /** Every decoder layer over x (B·T, C), its linears, RoPE and attention as {@code pass} does them. */
+    private Tensor decoderLayers(Tape tape, Tensor x, Pass pass) {
         int NH = config.numAttentionHeads(), NKV = config.numKeyValueHeads();
         for (int l = 0; l < layers.size(); l++) {
             DecoderLayer layer = layers.get(l);
             Module attn = layer.child("self_attn"), mlp = layer.child("mlp");
             Tensor h = layer.layer("input_layernorm").forward(tape, x);                       // (B·T, C)
-            Tensor q = Rope.apply(tape, attn.layer("q_proj").forward(tape, h), B, T, NH, rope.cos(), rope.sin());    // (B·T, NH·HD)
-            Tensor k = Rope.apply(tape, attn.layer("k_proj").forward(tape, h), B, T, NKV, rope.cos(), rope.sin());   // (B·T, NKV·HD)
-            Tensor v = attn.layer("v_proj").forward(tape, h);                                 // (B·T, NKV·HD)
-            Tensor a = attend.apply(l, q, k, v);                                              // (B·T, NH·HD)
-            x = Add.apply(tape, x, attn.layer("o_proj").forward(tape, a));
+            Tensor q = pass.rope(pass.linear(attn.layer("q_proj"), h), NH);                   // (B·T, NH·HD)
+            Tensor k = pass.rope(pass.linear(attn.layer("k_proj"), h), NKV);                  // (B·T, NKV·HD)
+            Tensor v = pass.linear(attn.layer("v_proj"), h);                                  // (B·T, NKV·HD)
+            Tensor a = pass.attend(l, q, k, v);                                               // (B·T, NH·HD)
+            x = Add.apply(tape, x, pass.linear(attn.layer("o_proj"), a));
             h = layer.layer("post_attention_layernorm").forward(tape, x);
-            Tensor m = SwiGlu.apply(tape, mlp.layer("gate_proj").forward(tape, h), mlp.layer("up_proj").forward(tape, h));   // (B·T, I)
-            x = Add.apply(tape, x, mlp.layer("down_proj").forward(tape, m));
+            Tensor m = SwiGlu.apply(tape, pass.linear(mlp.layer("gate_proj"), h), pass.linear(mlp.layer("up_proj"), h));   // (B·T, I)
+            x = Add.apply(tape, x, pass.linear(mlp.layer("down_proj"), m));
         }
         return x;
     }
