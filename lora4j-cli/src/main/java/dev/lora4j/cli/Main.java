@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "lora4j", mixinStandardHelpOptions = true, version = "lora4j 0.1.0",
         description = "LoRA fine-tuning of Hugging Face transformers on the JVM.",
-        subcommands = {QuickstartCommand.class, InspectCommand.class, TrainCommand.class, EvalCommand.class, MergeCommand.class, GenerateCommand.class, BenchCommand.class,
+        subcommands = {QuickstartCommand.class, InspectCommand.class, TrainCommand.class, EvalCommand.class, MergeCommand.class, ToGgufCommand.class, GenerateCommand.class, BenchCommand.class,
                 ClassifyCommand.class, EmbedCommand.class, AnalyzeCommand.class, ExperimentCommand.class, InitCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

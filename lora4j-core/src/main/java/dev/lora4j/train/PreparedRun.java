@@ -21,7 +21,6 @@ import dev.lora4j.model.bert.EncoderTokenizer;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tokenizer.Tokenizer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -176,7 +175,7 @@ final class PreparedRun {
         } else {
             CausalLm lm = (CausalLm) model;
             List<Window> train, eval = List.of();
-            try (Tokenizer tok = Files.exists(f.model().resolve("tokenizer.json")) ? Tokenizer.load(f.model()) : null) {
+            try (Tokenizer tok = Tokenizer.available(f.model()) ? Tokenizer.load(f.model()) : null) {
                 int eos = lm.eosTokenId().orElse(-1);
                 train = Window.pack(Documents.load(f.data(), tok, lm.vocabSize(), eos), T);
                 if (f.evalData() != null) eval = Window.pack(Documents.load(f.evalData(), tok, lm.vocabSize(), eos), T);
