@@ -79,6 +79,22 @@ class GgufCliTest {
     }
 
     @Test
+    void trainsOnAQuantizedBase() throws IOException {
+        for (String dtype : new String[] {"q8_0", "q4_0", "nf4"}) {
+            Path out = tmp.resolve(dtype);
+            CliTest.Run r = CliTest.run("train", "--model", HF, "--data", TRAIN, "--out", out.toString(), "--base-dtype", dtype,
+                    "--max-steps", "2", "--batch-size", "2", "--seq-len", "16", "--lr", "1e-2");
+            assertEquals(0, r.status(), r.err());
+            assertTrue(Files.exists(out.resolve("adapter_model.safetensors")));
+        }
+        CliTest.Run full = CliTest.run("train", "--model", HF, "--data", TRAIN, "--out", tmp.resolve("full").toString(), "--base-dtype", "nf4", "--full");
+        assertEquals(1, full.status());
+        assertTrue(full.err().contains("--base-dtype nf4 stores frozen weights; --full freezes none"), full.err());
+        CliTest.Run bad = CliTest.run("train", "--model", HF, "--data", TRAIN, "--out", tmp.resolve("bad").toString(), "--base-dtype", "q3_k");
+        assertTrue(bad.err().contains("--base-dtype 'q3_k' is not one of f32, bf16, q8_0, q4_0, nf4"), bad.err());
+    }
+
+    @Test
     void toGgufRefusesBadUsageAndForeignFiles() throws IOException {
         CliTest.Run r = CliTest.run("to-gguf", "--model", HF, "--out", tmp.resolve("x.gguf").toString(), "--outtype", "q4_k");
         assertEquals(1, r.status());
