@@ -18,6 +18,7 @@ import dev.lora4j.testing.TestData;
 import dev.lora4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -29,6 +30,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * with the adapter GGUF applied at run time (lora4j: the PEFT adapter, unmerged). With Q8_0 weights llama.cpp also
  * quantizes the activations, so there the greedy (top-1) tokens are compared.
  */
+@Tag("llama-cpp")
 class LlamaCppReferenceTest {
     private static final String TEXT = "Call me Ishmael. Some years ago—never mind how long precisely—having little or no money";
     private static final double TOLERANCE = 1e-4;
@@ -121,6 +123,37 @@ class LlamaCppReferenceTest {
         int agree = 0;
         for (int t = 0; t < ids.length; t++) if (argmax(mine[t]) == argmax(llama[t])) agree++;
         assertEquals(ids.length, agree, name + " Q8_0: top-1 tokens agree at " + agree + " of " + ids.length + " positions");
+    }
+
+    /**
+     * A GGUF written here (llama, hidden 256 so rows are whole k-quant blocks, tiny-llama's vocabulary) whose token
+     * embedding is random blocks of a k-quant type and every other tensor F32: llama.cpp dequantizes the embedding rows
+     * exactly (get_rows), so its log-probabilities must agree with lora4j's within 1e-4. With every matrix quantized
+     * (Q4_K, Q5_K, Q6_K in turn) llama.cpp quantizes the activations too, so there the top-1 tokens are compared, at
+     * the positions where lora4j's top two are not nearly tied. (Q8_0 and Q4_0 blocks are checked against gguf-py in
+     * GgufQuantsTest, and a Q8_0 model against llama.cpp above.)
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"Q4_K", "Q5_K", "Q6_K", "all"})
+    void quantizedTensorsAreReadAsLlamaCppReadsThem(String type) throws Exception {
+        Path gguf = dir.resolve("q.gguf");
+        KQuantModel.write(gguf, fixture("tiny-llama.gguf"), type);
+        int[] ids = ids(fixture("tiny-llama.gguf"));
+        float[][] mine = logProbs(ModelLoader.load(gguf), ids), llama = LlamaCpp.run(gguf, null, List.of(), List.of(ids)).probabilities().getFirst();
+        if (!type.equals("all")) {
+            double d = maxLogProbDifference(mine, llama);
+            assertTrue(d < TOLERANCE, type + " token embedding: log-probabilities differ by " + d);
+            return;
+        }
+        int compared = 0;
+        for (int t = 0; t < ids.length; t++) {
+            float[] sorted = mine[t].clone();
+            java.util.Arrays.sort(sorted);
+            if (sorted[sorted.length - 1] - sorted[sorted.length - 2] < 0.1f) continue;
+            assertEquals(argmax(mine[t]), argmax(llama[t]), "top-1 token at position " + t);
+            compared++;
+        }
+        assertTrue(compared >= ids.length / 2, "only " + compared + " of " + ids.length + " positions had a clear top-1");
     }
 
     private static int argmax(float[] x) {
