@@ -7,7 +7,7 @@ file lora4j did not write. Run by hand (numpy only):
     python3 tools/golden/gguf_quants_golden.py /path/to/llama.cpp   # a checkout (gguf-py/ inside)
 
 Tensors (ne = [row length, rows]):
-  <T>            raw blocks of type T (random quants, random finite fp16 scales), T in Q8_0 Q4_0 Q4_K Q5_K Q6_K F16 BF16
+  <T>            raw blocks of type T (random quants, random finite fp16 scales), T in Q8_0 Q4_0 Q5_0 Q4_K Q5_K Q6_K F16 BF16
   <T>.expected   F32: gguf-py's dequantize of <T>
   <T>.source     F32 random values (T in Q8_0 Q4_0), with ties and zero blocks
   <T>.quantized  T: gguf-py's quantize of <T>.source
@@ -37,7 +37,7 @@ def half_bytes(n):
 def random_blocks(qtype, n_blocks):
     block_size, type_size = gguf.GGML_QUANT_SIZES[qtype]
     b = rng.integers(0, 256, size=(n_blocks, type_size), dtype=np.uint8)
-    if qtype in (T.Q8_0, T.Q4_0):
+    if qtype in (T.Q8_0, T.Q4_0, T.Q5_0):
         b[:, 0:2] = half_bytes(n_blocks)
     elif qtype in (T.Q4_K, T.Q5_K):
         b[:, 0:2] = half_bytes(n_blocks)
@@ -47,7 +47,7 @@ def random_blocks(qtype, n_blocks):
     return b
 
 
-for qtype, row, rows in [(T.Q8_0, 64, 5), (T.Q4_0, 64, 5), (T.Q4_K, 512, 3), (T.Q5_K, 512, 3), (T.Q6_K, 512, 3)]:
+for qtype, row, rows in [(T.Q8_0, 64, 5), (T.Q4_0, 64, 5), (T.Q5_0, 64, 5), (T.Q4_K, 512, 3), (T.Q5_K, 512, 3), (T.Q6_K, 512, 3)]:
     block_size, type_size = gguf.GGML_QUANT_SIZES[qtype]
     blocks = random_blocks(qtype, row // block_size * rows)
     raw = blocks.reshape(rows, row // block_size * type_size)

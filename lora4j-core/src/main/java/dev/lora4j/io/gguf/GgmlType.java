@@ -16,7 +16,7 @@ public enum GgmlType {
     I32(26, 1, 4), I64(27, 1, 8), F64(28, 1, 8), IQ1_M(29, 256, 56), BF16(30, 1, 2), TQ1_0(34, 256, 54), TQ2_0(35, 256, 66);
 
     /** What lora4j reads as weights. */
-    public static final List<GgmlType> READABLE = List.of(F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K);
+    public static final List<GgmlType> READABLE = List.of(F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K);
 
     private final int id;
     private final int blockSize;

@@ -8,6 +8,7 @@ import dev.lora4j.io.InputFile;
 import dev.lora4j.tensor.BlockStorage;
 import dev.lora4j.tensor.Q4K;
 import dev.lora4j.tensor.Q4_0;
+import dev.lora4j.tensor.Q5_0;
 import dev.lora4j.tensor.Q5K;
 import dev.lora4j.tensor.Q6K;
 import dev.lora4j.tensor.Q8_0;
@@ -266,8 +267,8 @@ public final class GgufFile implements AutoCloseable {
     }
 
     /**
-     * Tensor {@code name} as a weight storage: F32 as float32, F16 and BF16 kept in 16 bits, Q8_0, Q4_0, Q4_K, Q5_K and
-     * Q6_K kept as their blocks. A NaN or infinite value (or block scale) is an error, as is a type lora4j does not read.
+     * Tensor {@code name} as a weight storage: F32 as float32, F16 and BF16 kept in 16 bits, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K
+     * and Q6_K kept as their blocks. A NaN or infinite value (or block scale) is an error, as is a type lora4j does not read.
      */
     public WeightStorage read(String name) {
         GgufTensor t = tensor(name);
@@ -288,6 +289,7 @@ public final class GgufFile implements AutoCloseable {
             case BF16 -> new WeightStorage.Bf16(bytes.toArray(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN)));
             case Q8_0 -> new Q8_0(bytes.toArray(ValueLayout.JAVA_BYTE), n);
             case Q4_0 -> new Q4_0(bytes.toArray(ValueLayout.JAVA_BYTE), n);
+            case Q5_0 -> new Q5_0(bytes.toArray(ValueLayout.JAVA_BYTE), n);
             case Q4_K -> new Q4K(bytes.toArray(ValueLayout.JAVA_BYTE), n);
             case Q5_K -> new Q5K(bytes.toArray(ValueLayout.JAVA_BYTE), n);
             case Q6_K -> new Q6K(bytes.toArray(ValueLayout.JAVA_BYTE), n);

@@ -25,7 +25,7 @@ class GgufQuantsTest {
     private static final Path FILE = TestData.dir("gguf").resolve("quants.gguf");
 
     @ParameterizedTest
-    @ValueSource(strings = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16"})
+    @ValueSource(strings = {"Q8_0", "Q4_0", "Q5_0", "Q4_K", "Q5_K", "Q6_K", "F16", "BF16"})
     void widensExactlyAsLlamaCppDequantizes(String type) {
         try (GgufFile f = GgufFile.open(FILE)) {
             GgufTensor t = f.tensor(type);
@@ -48,7 +48,7 @@ class GgufQuantsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+    @ValueSource(strings = {"Q8_0", "Q4_0", "Q5_0", "Q4_K", "Q5_K", "Q6_K"})
     void permutingRowsMovesWholeRows(String type) {
         try (GgufFile f = GgufFile.open(FILE)) {
             BlockStorage s = assertInstanceOf(BlockStorage.class, f.read(type));
