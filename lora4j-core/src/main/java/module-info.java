@@ -1,7 +1,7 @@
 /**
  * lora4j-core: LoRA fine-tuning of Hugging Face transformers on the JVM. Exports the packages a program uses: the
  * pipeline ({@code train}), the facades ({@code inference}), models, LoRA, data, tokenizer, generation, evaluation,
- * files (safetensors, ONNX, config.json), and the engine's public types (tensors, the tape, modules). The kernels are
+ * files (safetensors, GGUF, ONNX, config.json), and the engine's public types (tensors, the tape, modules). The kernels are
  * internal; the Vector API kernels are used when the incubator module is present (they are loaded by reflection).
  * jinjava has no module name of its own, so it is required by its file name ("jinjava").
  */
@@ -22,6 +22,7 @@ module dev.lora4j.core {
     exports dev.lora4j.generate;
     exports dev.lora4j.inference;
     exports dev.lora4j.io;
+    exports dev.lora4j.io.gguf;
     exports dev.lora4j.lora;
     exports dev.lora4j.model;
     exports dev.lora4j.model.bert;

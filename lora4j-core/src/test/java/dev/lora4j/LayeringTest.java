@@ -36,6 +36,7 @@ class LayeringTest {
             "data",
             "tokenizer",
             "nn",
+            "io.gguf",
             "io",
             "autograd",
             "kernels.panama",

@@ -11,8 +11,6 @@ import dev.lora4j.lora.AdapterIO;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.tokenizer.Tokenizer;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -66,7 +64,7 @@ final class EvalCommand implements Callable<Integer> {
             throw new Lora4jException("--seq-len " + T + " is outside [1, " + model.maxPositions() + "] (the model's n_positions)");
         }
         List<Sequence> docs;
-        if (Files.exists(modelDir.resolve("tokenizer.json"), LinkOption.NOFOLLOW_LINKS)) {
+        if (Tokenizer.available(modelDir)) {
             try (Tokenizer tokenizer = Tokenizer.load(modelDir)) {
                 docs = Documents.load(data, tokenizer, model.vocabSize());
             }

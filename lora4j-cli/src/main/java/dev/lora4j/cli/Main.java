@@ -16,8 +16,9 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "lora4j", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "LoRA fine-tuning of Hugging Face transformers on the JVM.",
-        subcommands = {QuickstartCommand.class, InspectCommand.class, TrainCommand.class, EvalCommand.class, MergeCommand.class, GenerateCommand.class, BenchCommand.class,
-                ClassifyCommand.class, EmbedCommand.class, ServeCommand.class, AnalyzeCommand.class, ExperimentCommand.class, InitCommand.class,
+        subcommands = {QuickstartCommand.class, InspectCommand.class, TrainCommand.class, EvalCommand.class, MergeCommand.class, ToGgufCommand.class,
+                GenerateCommand.class, BenchCommand.class, ClassifyCommand.class, EmbedCommand.class, ServeCommand.class, AnalyzeCommand.class,
+                ExperimentCommand.class, InitCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", description = "Show stack traces on errors.", scope = CommandLine.ScopeType.INHERIT)

@@ -8,7 +8,9 @@ import dev.lora4j.lora.Merger;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.Model;
 import dev.lora4j.model.ModelLoader;
+import dev.lora4j.model.GgufToHf;
 import dev.lora4j.model.ModelSaver;
+import dev.lora4j.io.gguf.GgufFile;
 import dev.lora4j.model.bert.BertOnnx;
 import java.nio.file.Path;
 import java.util.List;
@@ -24,7 +26,8 @@ import picocli.CommandLine.Spec;
                 "directory with the base's keys, dtypes and file layout (config and tokenizer copied). The result",
                 "loads as a plain model and runs at the base model's speed."})
 final class MergeCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Base model directory, or a BERT-family .onnx file.")
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = {"Base model directory, a BERT-family .onnx file, or a .gguf file",
+            "(written as a Hugging Face directory: float32 weights, config, tokenizer and chat template from the GGUF metadata)."})
     Path modelDir;
 
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT adapter directory.")
@@ -52,7 +55,9 @@ final class MergeCommand implements Callable<Integer> {
             CausalLm model = ModelLoader.load(modelDir);
             LoraInjector.Report report = AdapterIO.load(adapter, model);
             List<String> merged = merge(model);
-            List<String> skipped = ModelSaver.save(modelDir, model, output);
+            List<String> skipped = List.of();
+            if (GgufFile.isGguf(modelDir)) GgufToHf.save(modelDir, model, output);
+            else skipped = ModelSaver.save(modelDir, model, output);
             var w = spec.commandLine().getOut();
             w.printf("merged %d LoRA modules (%s) into %s%n", merged.size(), String.join(", ", report.targeted()), out);
             if (!skipped.isEmpty()) w.printf("not copied (links that lead out of the model directory): %s%n", String.join(", ", skipped));

@@ -62,8 +62,9 @@ final class TrainCommand implements Callable<Integer> {
             + "frozen encoder, without LoRA: the frozen-encoder baseline. The adapter written keeps rank-1 LoRA layers with "
             + "lora_B = 0 (no-ops) so that eval / classify --adapter load it; --rank, --alpha, --dropout, --rslora are ignored.")
     boolean headOnly;
-    @Option(names = "--base-dtype", defaultValue = "f32", paramLabel = "DTYPE", description = {"f32 or bf16: store the frozen base",
-            "matrices and embeddings as bfloat16 (half their memory; LoRA and --head-only, not --full) (default: ${DEFAULT-VALUE})."})
+    @Option(names = "--base-dtype", defaultValue = "f32", paramLabel = "DTYPE", description = {"f32, bf16, q8_0, q4_0 or nf4: store the frozen",
+            "base matrices and embeddings as bfloat16 (half their memory) or quantized (Q8_0/Q4_0: llama.cpp's blocks of 32 per",
+            "row; NF4: QLoRA's 4-bit NormalFloat, blocks of 64); LoRA and --head-only, not --full (default: ${DEFAULT-VALUE})."})
     String baseDtype;
     @Option(names = "--lr", defaultValue = "2e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     float lr;
@@ -117,7 +118,7 @@ final class TrainCommand implements Callable<Integer> {
         if ((full || headOnly) && (targets != null || targetsRegex != null)) {
             throw new Lora4jException((full ? "--full trains every parameter" : "--head-only trains no LoRA") + ": drop --targets / --targets-regex");
         }
-        if (full && baseDtype() == BaseDtype.BF16) throw new Lora4jException("--base-dtype bf16 stores frozen weights; --full freezes none (drop one)");
+        if (full && baseDtype() != BaseDtype.F32) throw new Lora4jException("--base-dtype " + baseDtype + " stores frozen weights; --full freezes none (drop one)");
         FineTune.Result r;
         try (TrainingReport report = new TrainingReport(w)) {
             FineTune fineTune = FineTune.builder().model(modelDir).data(data).evalData(evalData).output(out).task(Classifiers.task(task, modelDir, null))
@@ -164,7 +165,10 @@ final class TrainCommand implements Callable<Integer> {
         return switch (baseDtype.toLowerCase(Locale.ROOT)) {
             case "f32", "float32" -> BaseDtype.F32;
             case "bf16", "bfloat16" -> BaseDtype.BF16;
-            default -> throw new Lora4jException("--base-dtype '" + baseDtype + "' is not f32 or bf16");
+            case "q8_0" -> BaseDtype.Q8_0;
+            case "q4_0" -> BaseDtype.Q4_0;
+            case "nf4" -> BaseDtype.NF4;
+            default -> throw new Lora4jException("--base-dtype '" + baseDtype + "' is not one of f32, bf16, q8_0, q4_0, nf4");
         };
     }
 }

@@ -147,7 +147,7 @@ class SeqClsCliTest {
         }
         CliTest.Run bad = CliTest.run("train", "--model", TINY, "--data", TRAIN, "--out", tmp.resolve("x").toString(), "--base-dtype", "fp8");
         assertEquals(1, bad.status());
-        assertTrue(bad.err().contains("--base-dtype 'fp8' is not f32 or bf16"), bad.err());
+        assertTrue(bad.err().contains("--base-dtype 'fp8' is not one of f32, bf16, q8_0, q4_0, nf4"), bad.err());
         CliTest.Run full = CliTest.run("train", "--model", TINY, "--data", TRAIN, "--out", tmp.resolve("y").toString(), "--full", "--base-dtype", "bf16");
         assertEquals(1, full.status());
         assertTrue(full.err().contains("--full freezes none"), full.err());

@@ -107,7 +107,7 @@ public final class Documents {
 
     private static ChatTemplate chatTemplate(Path file, int lineNo, Tokenizer tokenizer) {
         try {
-            return ChatTemplate.load(tokenizer.file().getParent());
+            return ChatTemplate.load(tokenizer.model());
         } catch (Lora4jException e) {
             throw new Lora4jException(file + ":" + lineNo + ": \"messages\" need the model's chat template: " + e.getMessage(), e);
         }

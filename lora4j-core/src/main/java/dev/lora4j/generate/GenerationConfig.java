@@ -6,6 +6,7 @@ package dev.lora4j.generate;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.io.HfConfig;
+import dev.lora4j.io.gguf.GgufFile;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -48,8 +49,17 @@ public record GenerationConfig(int maxNewTokens, float temperature, int topK, fl
         return new Sampler(temperature, topK, topP, seed);
     }
 
-    /** {@code eos_token_id} (a number, a list, or absent) of the model directory's generation_config.json, else config.json. */
+    /**
+     * {@code eos_token_id} (a number, a list, or absent) of the model directory's generation_config.json, else config.json;
+     * of a GGUF file, its tokenizer.ggml.eos_token_id.
+     */
     public static int[] eosTokenIds(Path modelDir) {
+        if (GgufFile.isGguf(modelDir)) {
+            try (GgufFile gguf = GgufFile.open(modelDir)) {
+                String key = "tokenizer.ggml.eos_token_id";
+                return gguf.has(key) ? new int[] {(int) gguf.integer(key, 0, Integer.MAX_VALUE)} : new int[0];
+            }
+        }
         Path file = modelDir.resolve("generation_config.json");
         if (Files.notExists(file, LinkOption.NOFOLLOW_LINKS)) file = modelDir.resolve("config.json");
         HfConfig config = HfConfig.read(file);

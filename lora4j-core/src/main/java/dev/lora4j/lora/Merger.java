@@ -31,7 +31,7 @@ public final class Merger {
         LoraInjector.loraLayers(model).forEach((name, layer) -> {
             if (layer.merged()) return;
             float[] d = layer.deltaWeight();
-            float[] w = layer.base().weight().data();
+            float[] w = layer.base().weight().toFloat32().data();          // a compact (bf16, quantized) base is widened first
             int in = layer.base().inFeatures(), out = layer.base().outFeatures();
             double dd = 0, ww = 0;
             for (int k = 0; k < d.length; k++) {

@@ -2,13 +2,18 @@ package dev.lora4j.model;
 
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.WeightStore;
+import dev.lora4j.io.gguf.GgufFile;
 import dev.lora4j.model.llama.LlamaConfig;
+import dev.lora4j.io.gguf.GgufValue;
+import dev.lora4j.model.llama.LlamaGguf;
+import dev.lora4j.model.llama.LlamaGgufNames;
 import dev.lora4j.model.llama.LlamaLoader;
 import dev.lora4j.model.llama.LlamaModel;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.RandomInit;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /** Llama and the models built like it (HF LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM). */
 public final class LlamaFamily implements ModelFamily {
@@ -40,6 +45,45 @@ public final class LlamaFamily implements ModelFamily {
         try (WeightStore weights = WeightStore.open(modelDir)) {
             return LlamaLoader.load(llama, weights);
         }
+    }
+
+    @Override
+    public List<String> ggufArchitectures() {
+        return LlamaGguf.ARCHITECTURES;
+    }
+
+    @Override
+    public HfConfig hfConfig(GgufFile gguf) {
+        return LlamaGguf.config(gguf);
+    }
+
+    @Override
+    public CausalLm causalLm(GgufFile gguf) {
+        return LlamaGguf.load(gguf);
+    }
+
+    @Override
+    public GgufLayout ggufLayout(CausalLm model) {
+        LlamaConfig c = ((LlamaModel) model).config();
+        String arch = LlamaGguf.architecture(c);
+        return new GgufLayout() {
+            public String architecture() {
+                return arch;
+            }
+
+            public Map<String, GgufValue> metadata() {
+                return LlamaGguf.metadata(c);
+            }
+
+            public String tensorName(String hfName) {
+                return LlamaGgufNames.ggufName(hfName);
+            }
+
+            public int[] rowOrder(String hfName, int rows) {
+                int heads = LlamaGgufNames.permutedHeads(arch, hfName, c);
+                return heads == 0 ? null : LlamaGgufNames.ggufRowsFromHf(rows, heads);
+            }
+        };
     }
 
     @Override

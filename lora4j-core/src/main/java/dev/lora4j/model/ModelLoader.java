@@ -5,6 +5,7 @@ import dev.lora4j.data.LabelMap;
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.InputFile;
 import dev.lora4j.io.WeightStore;
+import dev.lora4j.io.gguf.GgufFile;
 import dev.lora4j.model.bert.BertConfig;
 import dev.lora4j.model.bert.BertForSequenceClassification;
 import dev.lora4j.model.bert.BertLoader;
@@ -19,9 +20,17 @@ import java.nio.file.Path;
 public final class ModelLoader {
     private ModelLoader() {}
 
-    /** The causal LM of a Hugging Face directory, built by the family its config.json names. */
+    /**
+     * The causal LM of a Hugging Face directory, built by the family its config.json names, or of a GGUF file
+     * (llama.cpp, Ollama), built by the family its general.architecture names.
+     */
     public static CausalLm load(Path dir) {
-        InputFile.requireDirectory(dir, "a model directory with config.json");
+        if (GgufFile.isGguf(dir)) {
+            try (GgufFile gguf = GgufFile.open(dir)) {
+                return ModelFamily.of(gguf).causalLm(gguf);
+            }
+        }
+        InputFile.requireDirectory(dir, "a model directory with config.json (or a .gguf file)");
         HfConfig config = HfConfig.read(dir.resolve("config.json"));
         return ModelFamily.of(config).causalLm(config, dir);
     }
@@ -75,6 +84,7 @@ public final class ModelLoader {
     /** The task a base is trained for by default: its family's first (sequence classification for an encoder or an .onnx export). */
     public static TaskType defaultTask(Path model) {
         if (BertOnnx.onnxFile(model) != null) return TaskType.SEQ_CLS;
+        if (GgufFile.isGguf(model)) return TaskType.CAUSAL_LM;
         Path config = model.resolve("config.json");
         if (!Files.isRegularFile(config)) return TaskType.CAUSAL_LM;      // loading then says what is missing
         return ModelFamily.of(HfConfig.read(config)).tasks().getFirst();

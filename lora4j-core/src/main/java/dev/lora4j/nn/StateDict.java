@@ -5,6 +5,7 @@ import dev.lora4j.io.FiniteCheck;
 import dev.lora4j.io.WeightStore;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.WeightStorage;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,6 +29,14 @@ public final class StateDict {
         Shape shape(String name);
 
         void readInto(String name, float[] dst);
+
+        /**
+         * The values of a matrix held in a compact storage (a quantized GGUF weight), which the parameter then keeps
+         * instead of float32; null (the default) to read it as float32 with {@link #readInto}.
+         */
+        default WeightStorage storage(String name) {
+            return null;
+        }
 
         /** Names the source in errors. */
         String source();
@@ -81,7 +90,11 @@ public final class StateDict {
         Map<String, Shape> shapes = new LinkedHashMap<>();
         params.forEach((name, p) -> shapes.put(name, p.shape()));
         Match m = match(shapes, store, toModelKey, mayBeNew, "the model");
-        m.found().forEach((name, key) -> store.readInto(key, params.get(name).data()));
+        m.found().forEach((name, key) -> {
+            WeightStorage compact = store.storage(key);
+            if (compact != null) params.get(name).hold(compact);
+            else store.readInto(key, params.get(name).data());
+        });
         return m.fresh();
     }
 

@@ -81,6 +81,28 @@ public final class Tensor {
         return this;
     }
 
+    /**
+     * Holds this frozen tensor in {@code storage} (as many values; a quantized base weight read from a file), dropping
+     * its float32 array. Only for a tensor that requires no gradient.
+     */
+    public Tensor hold(WeightStorage storage) {
+        if (requiresGrad) throw new IllegalStateException("tensor " + shape + " requires a gradient: only frozen tensors are stored compactly");
+        if (storage.size() != size) throw new IllegalArgumentException("storage of " + storage.size() + " values for tensor " + shape);
+        this.storage = storage;
+        data = storage instanceof WeightStorage.F32(float[] values) ? values : null;
+        return this;
+    }
+
+    /** Holds this tensor as float32 again, widened exactly (a compact base weight that an adapter is merged into); idempotent. */
+    public Tensor toFloat32() {
+        if (data != null) return this;
+        float[] v = new float[size];
+        storage.widen(0, v, 0, size);
+        data = v;
+        storage = new WeightStorage.F32(v);
+        return this;
+    }
+
     public Shape shape() {
         return shape;
     }

@@ -10,6 +10,8 @@ import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.tree.Node;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.io.InputFile;
+import dev.lora4j.io.gguf.GgufFile;
+import dev.lora4j.io.gguf.GgufValueType;
 import dev.lora4j.io.Json;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -62,6 +64,7 @@ public final class ChatTemplate {
 
     /** The chat template called {@code name} ("default" for the model's default) of the model directory {@code dir}. */
     public static ChatTemplate load(Path dir, String name) {
+        if (GgufFile.isGguf(dir)) return ggufTemplate(dir, name);
         Path config = dir.resolve("tokenizer_config.json");
         if (Files.notExists(config, LinkOption.NOFOLLOW_LINKS)) {
             throw new Lora4jException(config + ": not found (the chat template and its special tokens are read from a Hugging Face tokenizer_config.json)");
@@ -80,6 +83,21 @@ public final class ChatTemplate {
             return new ChatTemplate(template(config, root.get("chat_template"), name), tokens, config.toString());
         } catch (IOException e) {
             throw new Lora4jException(dir.resolve("chat_template.jinja") + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** A GGUF file's {@code tokenizer.chat_template} (or {@code tokenizer.chat_template.NAME}), with its bos and eos tokens. */
+    private static ChatTemplate ggufTemplate(Path file, String name) {
+        try (GgufFile gguf = GgufFile.open(file)) {
+            String key = name.equals("default") ? "tokenizer.chat_template" : "tokenizer.chat_template." + name;
+            if (!gguf.has(key)) throw new Lora4jException(file + ": no " + key + " (this model has no chat template, which \"messages\" data needs)");
+            List<?> tokens = gguf.array("tokenizer.ggml.tokens", GgufValueType.STRING);
+            Map<String, String> special = new LinkedHashMap<>();
+            for (String t : List.of("bos", "eos", "unknown", "padding")) {
+                String k = "tokenizer.ggml." + t + "_token_id";
+                if (gguf.has(k)) special.put((t.equals("unknown") ? "unk" : t.equals("padding") ? "pad" : t) + "_token", (String) tokens.get((int) gguf.integer(k, 0, tokens.size() - 1)));
+            }
+            return new ChatTemplate(gguf.string(key), special, file + " (" + key + ")");
         }
     }
 

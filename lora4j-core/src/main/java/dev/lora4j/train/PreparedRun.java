@@ -20,8 +20,8 @@ import dev.lora4j.model.bert.BertSaver;
 import dev.lora4j.model.bert.EncoderTokenizer;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.WeightStorage;
 import dev.lora4j.tokenizer.Tokenizer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -54,9 +54,15 @@ final class PreparedRun {
     static PreparedRun prepare(FineTune f, boolean data) {
         PreparedRun r = f.task() == TaskType.SEQ_CLS ? classifier(f) : causalLm(f);
         if (!data) return r;
-        if (f.baseDtype() == BaseDtype.BF16) {
-            if (f.method() instanceof Method.Full) throw new Lora4jException("a bfloat16 base stores frozen weights; full fine-tuning freezes none");
-            r.bf16Values = r.model.module().frozenMatricesToBf16();
+        if (f.baseDtype() != BaseDtype.F32 && f.method() instanceof Method.Full) {
+            throw new Lora4jException("a " + f.baseDtype() + " base stores frozen weights; full fine-tuning freezes none");
+        }
+        if (f.baseDtype() == BaseDtype.BF16) r.bf16Values = r.model.module().frozenMatricesToBf16();
+        if (f.baseDtype() != BaseDtype.F32 && f.baseDtype() != BaseDtype.BF16) {
+            for (Tensor p : r.model.module().namedParameters().values()) {        // frozen float32 matrices and embeddings
+                WeightStorage q = !p.requiresGrad() && p.shape().rank() == 2 && p.isFloat32() ? f.baseDtype().quantize(p.data(), p.dim(1)) : null;
+                if (q != null) p.hold(q);
+            }
         }
         if (!r.noOps.isEmpty()) r.noOps.forEach(p -> p.requiresGrad(false));   // after bf16: the no-op layers stay float32
         r.loadData(f);
@@ -74,7 +80,7 @@ final class PreparedRun {
             if (lora.taskType() == null) lora = lora.withTaskType(TaskType.CAUSAL_LM.peftName());
             report = LoraInjector.apply(model, lora, f.config().seed());
         } else {
-            model.module().namedParameters().values().forEach(p -> p.requiresGrad(true));
+            model.module().namedParameters().values().forEach(p -> p.toFloat32().requiresGrad(true));   // a quantized GGUF base is widened
             long n = model.module().parameterCount();
             report = new LoraInjector.Report(List.of(), n, n);
         }
@@ -176,7 +182,7 @@ final class PreparedRun {
         } else {
             CausalLm lm = (CausalLm) model;
             List<Window> train, eval = List.of();
-            try (Tokenizer tok = Files.exists(f.model().resolve("tokenizer.json")) ? Tokenizer.load(f.model()) : null) {
+            try (Tokenizer tok = Tokenizer.available(f.model()) ? Tokenizer.load(f.model()) : null) {
                 int eos = lm.eosTokenId().orElse(-1);
                 train = Window.pack(Documents.load(f.data(), tok, lm.vocabSize(), eos), T);
                 if (f.evalData() != null) eval = Window.pack(Documents.load(f.evalData(), tok, lm.vocabSize(), eos), T);

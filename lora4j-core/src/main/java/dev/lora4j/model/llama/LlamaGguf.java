@@ -1,0 +1,190 @@
+package dev.lora4j.model.llama;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lora4j.Lora4jException;
+import dev.lora4j.io.HfConfig;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import dev.lora4j.io.gguf.GgufFile;
+import dev.lora4j.nn.StateDict;
+import dev.lora4j.tensor.BlockStorage;
+import dev.lora4j.tensor.Shape;
+import dev.lora4j.tensor.WeightStorage;
+import dev.lora4j.io.gguf.GgufValue;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A llama.cpp GGUF file of the llama (also Mistral) or qwen2 architecture as a Llama-family model: the config.json its
+ * metadata describes (llama.cpp's keys, llama-model.cpp), its tensors under their HF names, q and k rows put back in
+ * HF order (so adapters keep PEFT's meaning), and the matrices kept in their GGUF storage (quantized blocks stay
+ * quantized; norms and biases are widened to float32).
+ */
+public final class LlamaGguf {
+    /** The general.architecture values read. */
+    public static final List<String> ARCHITECTURES = List.of("llama", "qwen2");
+    private static final long INT = Integer.MAX_VALUE;
+
+    private LlamaGguf() {}
+
+    /** The config.json of the file's metadata; every problem names the GGUF key. */
+    public static HfConfig config(GgufFile f) {
+        String arch = f.string("general.architecture");
+        if (!ARCHITECTURES.contains(arch)) {
+            throw new Lora4jException(f.path() + ": general.architecture '" + arch + "' is not a Llama-family architecture (" + String.join(", ", ARCHITECTURES) + ")");
+        }
+        if (f.tensors().containsKey("rope_freqs.weight")) {
+            throw new Lora4jException(f.path() + ": tensor 'rope_freqs.weight' (per-dimension RoPE frequency factors, Llama 3.1 scaling) is not supported yet");
+        }
+        String p = arch + ".";
+        ObjectNode c = JsonNodeFactory.instance.objectNode();
+        c.put("model_type", arch);
+        int heads = (int) f.integer(p + "attention.head_count", 1, INT), hidden = (int) f.integer(p + "embedding_length", 1, INT);
+        c.put("hidden_size", hidden);
+        c.put("intermediate_size", (int) f.integer(p + "feed_forward_length", 1, INT));
+        c.put("num_hidden_layers", (int) f.integer(p + "block_count", 1, INT));
+        c.put("num_attention_heads", heads);
+        c.put("num_key_value_heads", f.has(p + "attention.head_count_kv") ? (int) f.integer(p + "attention.head_count_kv", 1, heads) : heads);
+        int headDim = f.has(p + "attention.key_length") ? (int) f.integer(p + "attention.key_length", 1, INT) : hidden / heads;
+        if (f.has(p + "attention.value_length") && f.integer(p + "attention.value_length", 1, INT) != headDim) {
+            throw new Lora4jException(f.path() + ": " + p + "attention.value_length differs from the key length " + headDim + " (not supported)");
+        }
+        if (f.has(p + "rope.dimension_count") && f.integer(p + "rope.dimension_count", 1, INT) != headDim) {
+            throw new Lora4jException(f.path() + ": " + p + "rope.dimension_count " + f.integer(p + "rope.dimension_count", 1, INT)
+                    + " is not the head dimension " + headDim + " (partial rotary embeddings are not supported)");
+        }
+        c.put("head_dim", headDim);
+        c.put("rms_norm_eps", f.real(p + "attention.layer_norm_rms_epsilon"));
+        c.put("rope_theta", f.has(p + "rope.freq_base") ? f.real(p + "rope.freq_base") : 10000.0);
+        if (f.has(p + "context_length")) c.put("max_position_embeddings", (int) f.integer(p + "context_length", 1, INT));
+        String scaling = f.has(p + "rope.scaling.type") ? f.string(p + "rope.scaling.type") : "none";
+        switch (scaling) {
+            case "none" -> { }
+            case "linear" -> c.putObject("rope_scaling").put("rope_type", "linear").put("factor", f.real(p + "rope.scaling.factor"));
+            default -> throw new Lora4jException(f.path() + ": " + p + "rope.scaling.type '" + scaling + "' is not supported (none, linear)");
+        }
+        c.put("vocab_size", f.shape("token_embd.weight").dim(0));
+        c.put("tie_word_embeddings", !f.tensors().containsKey("output.weight"));
+        if (arch.equals("llama")) c.put("attention_bias", f.tensors().containsKey("blk.0.attn_q.bias"));
+        if (f.has("tokenizer.ggml.bos_token_id")) c.put("bos_token_id", f.integer("tokenizer.ggml.bos_token_id", 0, INT));
+        if (f.has("tokenizer.ggml.eos_token_id")) c.put("eos_token_id", f.integer("tokenizer.ggml.eos_token_id", 0, INT));
+        if (arch.equals("qwen2")) c.put("use_sliding_window", false);
+        return HfConfig.parse(c.toString(), f.path() + " (GGUF metadata)");
+    }
+
+    /** llama.cpp's architecture for a config: llama (also for mistral) or qwen2. */
+    public static String architecture(LlamaConfig c) {
+        return c.modelType().equals("qwen2") ? "qwen2" : "llama";
+    }
+
+    /**
+     * The {@code <arch>.*} metadata of a config, as convert_hf_to_gguf.py writes it. What llama.cpp cannot represent is
+     * refused: Llama 3 RoPE scaling (written there as a rope_freqs tensor, not read by lora4j yet), sliding windows,
+     * MLP biases.
+     */
+    public static Map<String, GgufValue> metadata(LlamaConfig c) {
+        if (c.ropeScaling() != null && !c.ropeScaling().type().equals("linear")) {
+            throw new Lora4jException("rope_scaling type '" + c.ropeScaling().type() + "' cannot be written to GGUF by lora4j yet (none or linear)");
+        }
+        if (c.slidingWindows().stream().anyMatch(w -> w > 0 && w < c.maxPositionEmbeddings())) {
+            throw new Lora4jException("a sliding attention window (" + c.slidingWindows() + ") cannot be written to GGUF: llama.cpp's "
+                    + architecture(c) + " attends to every position");
+        }
+        if (c.mlpBias()) throw new Lora4jException("MLP biases (mlp_bias) cannot be written to GGUF: llama.cpp's llama has none");
+        String p = architecture(c) + ".";
+        Map<String, GgufValue> kv = new LinkedHashMap<>();
+        kv.put(p + "vocab_size", GgufValue.uint32(c.vocabSize()));
+        kv.put(p + "context_length", GgufValue.uint32(c.maxPositionEmbeddings()));
+        kv.put(p + "embedding_length", GgufValue.uint32(c.hiddenSize()));
+        kv.put(p + "block_count", GgufValue.uint32(c.numHiddenLayers()));
+        kv.put(p + "feed_forward_length", GgufValue.uint32(c.intermediateSize()));
+        kv.put(p + "attention.head_count", GgufValue.uint32(c.numAttentionHeads()));
+        kv.put(p + "attention.head_count_kv", GgufValue.uint32(c.numKeyValueHeads()));
+        kv.put(p + "attention.key_length", GgufValue.uint32(c.headDim()));
+        kv.put(p + "attention.value_length", GgufValue.uint32(c.headDim()));
+        kv.put(p + "rope.dimension_count", GgufValue.uint32(c.headDim()));
+        kv.put(p + "rope.freq_base", GgufValue.float32((float) c.ropeTheta()));
+        kv.put(p + "attention.layer_norm_rms_epsilon", GgufValue.float32(c.rmsNormEps()));
+        if (c.ropeScaling() != null) {
+            kv.put(p + "rope.scaling.type", GgufValue.string("linear"));
+            kv.put(p + "rope.scaling.factor", GgufValue.float32((float) c.ropeScaling().factor()));
+        }
+        return kv;
+    }
+
+    /** Checks the tensors against the config before the model is allocated, then builds and loads it. */
+    public static LlamaModel load(GgufFile f) {
+        LlamaConfig config = LlamaConfig.from(config(f));
+        StateDict.Source source = source(f, config);
+        StateDict.requireLayers(source, k -> k, "model.layers.", config.numHiddenLayers(), f.string("general.architecture") + ".block_count");
+        StateDict.check(LlamaLoader.parameterShapes(config), source, k -> k, name -> false);
+        LlamaModel model = new LlamaModel(config);
+        StateDict.load(model.module(), source, k -> k, name -> false);
+        return model;
+    }
+
+    /** The file's tensors under HF names (a name without one is listed as is, so loading reports it as unexpected). */
+    private static StateDict.Source source(GgufFile f, LlamaConfig config) {
+        String arch = f.string("general.architecture");
+        Map<String, String> byHf = new TreeMap<>();
+        for (String g : f.tensors().keySet()) {
+            String hf = LlamaGgufNames.hfName(g);
+            byHf.put(hf == null ? g : hf, g);
+        }
+        return new StateDict.Source() {
+            public List<String> names() {
+                return new ArrayList<>(byHf.keySet());
+            }
+
+            public Shape shape(String name) {
+                return f.shape(byHf.get(name));
+            }
+
+            public WeightStorage storage(String name) {
+                return shape(name).rank() == 2 ? read(name) : null;
+            }
+
+            public void readInto(String name, float[] dst) {
+                read(name).widen(0, dst, 0, dst.length);
+            }
+
+            private WeightStorage read(String name) {
+                WeightStorage s = f.read(byHf.get(name));
+                int heads = LlamaGgufNames.permutedHeads(arch, name, config);
+                if (heads == 0) return s;
+                Shape shape = shape(name);
+                int rows = shape.dim(0), rowLength = shape.rank() == 2 ? shape.dim(1) : 1;
+                if (rows % (2 * heads) != 0) {
+                    throw new Lora4jException(f.path() + ": tensor '" + byHf.get(name) + "' has " + rows + " rows, not whole pairs in " + heads + " heads");
+                }
+                return permuteRows(s, rowLength, LlamaGgufNames.hfRowsFromGguf(rows, heads));
+            }
+
+            public String source() {
+                return f.path().toString();
+            }
+        };
+    }
+
+    /** Row r of the result is row source[r] of {@code s} (rows of {@code rowLength} values), in the same storage. */
+    public static WeightStorage permuteRows(WeightStorage s, int rowLength, int[] source) {
+        return switch (s) {
+            case BlockStorage b -> b.permuteRows(rowLength, source);
+            case WeightStorage.F32(float[] v) -> {
+                float[] out = new float[v.length];
+                for (int r = 0; r < source.length; r++) System.arraycopy(v, source[r] * rowLength, out, r * rowLength, rowLength);
+                yield new WeightStorage.F32(out);
+            }
+            case WeightStorage.F16(short[] v) -> new WeightStorage.F16(permute(v, rowLength, source));
+            case WeightStorage.Bf16(short[] v) -> new WeightStorage.Bf16(permute(v, rowLength, source));
+        };
+    }
+
+    private static short[] permute(short[] v, int rowLength, int[] source) {
+        short[] out = new short[v.length];
+        for (int r = 0; r < source.length; r++) System.arraycopy(v, source[r] * rowLength, out, r * rowLength, rowLength);
+        return out;
+    }
+}

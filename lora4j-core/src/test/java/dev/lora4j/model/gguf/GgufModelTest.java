@@ -1,0 +1,125 @@
+package dev.lora4j.model.gguf;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lora4j.Lora4jException;
+import dev.lora4j.autograd.Tape;
+import dev.lora4j.io.gguf.GgufFile;
+import dev.lora4j.io.gguf.GgufValue;
+import dev.lora4j.io.gguf.GgufWriter;
+import dev.lora4j.model.GgufExport;
+import dev.lora4j.model.ModelLoader;
+import dev.lora4j.model.llama.LlamaGgufNames;
+import dev.lora4j.nn.CausalLm;
+import dev.lora4j.io.gguf.GgmlType;
+import dev.lora4j.tensor.Tensor;
+import dev.lora4j.tensor.WeightStorage;
+import dev.lora4j.testing.TestData;
+import dev.lora4j.tokenizer.ChatTemplate;
+import dev.lora4j.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A GGUF written by lora4j (testdata/gguf/tiny-*.gguf, made by {@code lora4j to-gguf}, tools/golden/gguf_models.sh) is the
+ * same model as the Hugging Face directory it came from: the q/k permutation is undone exactly (same logits, bit for bit,
+ * and the same q_proj weights), the tokenizer built from tokenizer.ggml.* gives the ids of the HF tokenizer.json, and the
+ * chat template and end-of-text token come along.
+ */
+class GgufModelTest {
+    private static final List<String> TEXTS = List.of("Call me Ishmael. Some years ago—never mind how long precisely—",
+            "  two  spaces, tabs\tand\nnew lines; numbers 1851 and 42!", "Ünïcödé and emoji 🐋 fall back to bytes",
+            "<|im_start|>user\nhi<|im_end|>", "whale whaling whales");
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-llama", "tiny-qwen2"})
+    void ggufIsTheSameModelAsItsHfDirectory(String name) {
+        Path hf = TestData.dir("gguf").resolve(name), gguf = TestData.dir("gguf").resolve(name + ".gguf");
+        CausalLm a = ModelLoader.load(hf), b = ModelLoader.load(gguf);
+        assertEquals(a.module().namedParameters().keySet(), b.module().namedParameters().keySet());
+        a.module().namedParameters().forEach((k, t) -> assertArrayEquals(t.data(), b.module().namedParameters().get(k).data(), k));
+        int[] ids = {1, 40, 300, 7, 99, 250, 12, 3};
+        assertArrayEquals(a.forward(Tape.noGrad(), ids, 1, ids.length).data(), b.forward(Tape.noGrad(), ids, 1, ids.length).data());
+        assertEquals(a.eosTokenId(), b.eosTokenId());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-llama", "tiny-qwen2"})
+    void tokenizerFromGgufGivesTheIdsOfTokenizerJson(String name) {
+        Path hf = TestData.dir("gguf").resolve(name), gguf = TestData.dir("gguf").resolve(name + ".gguf");
+        try (Tokenizer a = Tokenizer.load(hf); Tokenizer b = Tokenizer.load(gguf)) {
+            for (String text : TEXTS) {
+                assertArrayEquals(a.encode(text), b.encode(text), text);
+                assertEquals(a.decode(a.encode(text)), b.decode(b.encode(text)), text);
+            }
+        }
+    }
+
+    @Test
+    void chatTemplateAndSpecialTokensComeFromTheGguf() {
+        Path hf = TestData.dir("gguf").resolve("tiny-qwen2"), gguf = TestData.dir("gguf").resolve("tiny-qwen2.gguf");
+        List<Map<String, String>> chat = List.of(Map.of("role", "user", "content", "Hello"), Map.of("role", "assistant", "content", "Ahoy"));
+        assertEquals(ChatTemplate.load(hf).render(chat, true), ChatTemplate.load(gguf).render(chat, true));
+        assertThrows(Lora4jException.class, () -> ChatTemplate.load(TestData.dir("gguf").resolve("tiny-llama.gguf")));
+    }
+
+    /** The permutation llama.cpp's converter applies, written out: GGUF row h·hd + 2j + s is HF row h·hd + s·hd/2 + j. */
+    @Test
+    void qkRowsArePermutedAsTheConverterDoes() {
+        int heads = 2, hd = 8, rows = heads * hd;
+        int[] hfOfGguf = LlamaGgufNames.ggufRowsFromHf(rows, heads);
+        assertArrayEquals(new int[] {0, 4, 1, 5, 2, 6, 3, 7, 8, 12, 9, 13, 10, 14, 11, 15}, hfOfGguf);
+        int[] back = LlamaGgufNames.hfRowsFromGguf(rows, heads);
+        for (int r = 0; r < rows; r++) assertEquals(r, hfOfGguf[back[r]]);
+        try (GgufFile f = GgufFile.open(TestData.dir("gguf").resolve("tiny-llama.gguf"))) {
+            float[] q = ((WeightStorage.F32) f.read("blk.0.attn_q.weight")).values();
+            Tensor hf = ModelLoader.load(TestData.dir("gguf").resolve("tiny-llama")).module().namedParameters().get("model.layers.0.self_attn.q_proj.weight");
+            int in = hf.dim(1), hd16 = 16;
+            for (int g = 0; g < hf.dim(0); g++) {                       // GGUF row 2j + s of head h holds HF row h·16 + s·8 + j
+                int h = g / hd16, j = (g % hd16) / 2, s = g % 2;
+                for (int i = 0; i < in; i++) assertEquals(hf.data()[(h * hd16 + s * hd16 / 2 + j) * in + i], q[g * in + i]);
+            }
+        }
+    }
+
+    @Test
+    void q8_0GgufLoadsQuantizedAndWidensExactly() throws IOException {
+        Path q8 = dir.resolve("q8.gguf");
+        CausalLm f32 = ModelLoader.load(TestData.dir("gguf").resolve("tiny-llama"));
+        GgufExport.write(q8, f32, TestData.dir("gguf").resolve("tiny-llama"), GgmlType.Q8_0);
+        CausalLm m = ModelLoader.load(q8);
+        Tensor w = m.module().namedParameters().get("model.layers.1.mlp.down_proj.weight");
+        assertInstanceOf(dev.lora4j.tensor.Q8_0.class, w.storage());
+        byte[] expected = dev.lora4j.tensor.Q8_0.quantize(f32.module().namedParameters().get("model.layers.1.mlp.down_proj.weight").data()).blocks();
+        assertArrayEquals(expected, ((dev.lora4j.tensor.Q8_0) w.storage()).blocks());
+        assertTrue(m.module().namedParameters().get("model.norm.weight").isFloat32());
+    }
+
+    @Test
+    void unsupportedArchitecturesAndTensorsAreNamed() throws IOException {
+        Path p = dir.resolve("gpt2.gguf");
+        Map<String, GgufValue> kv = new LinkedHashMap<>();
+        kv.put("general.architecture", GgufValue.string("gpt2"));
+        GgufWriter.write(p, kv, List.of());
+        Lora4jException e = assertThrows(Lora4jException.class, () -> ModelLoader.load(p));
+        assertTrue(e.getMessage().contains("general.architecture 'gpt2' is not supported (supported: llama, qwen2)"), e.getMessage());
+        kv.put("general.architecture", GgufValue.string("llama"));
+        GgufWriter.write(p, kv, List.of());
+        e = assertThrows(Lora4jException.class, () -> ModelLoader.load(p));
+        assertTrue(e.getMessage().contains("metadata key 'llama.attention.head_count' is missing"), e.getMessage());
+    }
+}

@@ -1,0 +1,164 @@
+package dev.lora4j.model.gguf;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lora4j.autograd.Tape;
+import dev.lora4j.io.gguf.GgmlType;
+import dev.lora4j.lora.AdapterIO;
+import dev.lora4j.lora.GgufAdapter;
+import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.Merger;
+import dev.lora4j.model.GgufExport;
+import dev.lora4j.model.ModelLoader;
+import dev.lora4j.nn.CausalLm;
+import dev.lora4j.testing.LlamaCpp;
+import dev.lora4j.testing.TestData;
+import dev.lora4j.tokenizer.Tokenizer;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The GGUF files lora4j writes, checked with the real llama.cpp (node-llama-cpp 3.21.1, see {@link LlamaCpp}): llama.cpp
+ * tokenizes as lora4j does, and its next-token log-probabilities (F32 KV cache, temperature 0: an exact softmax)
+ * agree with lora4j's within 1e-4 at every position, for the model, the model with an adapter merged, and the base
+ * with the adapter GGUF applied at run time (lora4j: the PEFT adapter, unmerged). With Q8_0 weights llama.cpp also
+ * quantizes the activations, so there the greedy (top-1) tokens are compared.
+ */
+@Tag("llama-cpp")
+class LlamaCppReferenceTest {
+    private static final String TEXT = "Call me Ishmael. Some years ago—never mind how long precisely—having little or no money";
+    private static final double TOLERANCE = 1e-4;
+
+    @TempDir
+    Path dir;
+
+    private static Path fixture(String name) {
+        return TestData.dir("gguf").resolve(name);
+    }
+
+    /** lora4j's next-token log-probabilities at every position of {@code ids}. */
+    private static float[][] logProbs(CausalLm model, int[] ids) {
+        float[] logits = model.forward(Tape.noGrad(), ids, 1, ids.length).data();
+        int V = model.vocabSize();
+        float[][] out = new float[ids.length][V];
+        for (int t = 0; t < ids.length; t++) {
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int v = 0; v < V; v++) max = Math.max(max, logits[t * V + v]);
+            for (int v = 0; v < V; v++) sum += Math.exp(logits[t * V + v] - max);
+            for (int v = 0; v < V; v++) out[t][v] = (float) (logits[t * V + v] - max - Math.log(sum));
+        }
+        return out;
+    }
+
+    /** Max |log p − log q| over positions and the tokens llama.cpp gives a probability above 1e-6. */
+    private static double maxLogProbDifference(float[][] mine, float[][] llama) {
+        assertEquals(mine.length, llama.length);
+        double max = 0;
+        int compared = 0;
+        for (int t = 0; t < mine.length; t++) {
+            for (int v = 0; v < mine[t].length; v++) {
+                if (llama[t][v] > 1e-6) {
+                    max = Math.max(max, Math.abs(mine[t][v] - Math.log(llama[t][v])));
+                    compared++;
+                }
+            }
+        }
+        assertTrue(compared > mine.length * 20, "only " + compared + " probabilities above 1e-6");
+        return max;
+    }
+
+    private static int[] ids(Path model) {
+        try (Tokenizer t = Tokenizer.load(model)) {
+            return t.encode(TEXT);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-llama", "tiny-qwen2"})
+    void llamaCppAgreesWithLora4jOnTheGgufItWrote(String name) throws Exception {
+        Path gguf = fixture(name + ".gguf");
+        int[] ids = ids(gguf);
+        LlamaCpp.Result r = LlamaCpp.run(gguf, null, List.of(TEXT), List.of(ids));
+        assertArrayEquals(ids, r.tokens().getFirst(), "llama.cpp's tokenization");
+        double d = maxLogProbDifference(logProbs(ModelLoader.load(gguf), ids), r.probabilities().getFirst());
+        assertTrue(d < TOLERANCE, name + ": log-probabilities differ by " + d);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-llama", "tiny-qwen2"})
+    void adapterGgufAppliedByLlamaCppAgreesWithTheUnmergedPeftAdapter(String name) throws Exception {
+        Path base = fixture(name), adapter = fixture(name + "-lora"), lora = dir.resolve("adapter.gguf");
+        CausalLm model = ModelLoader.load(base);
+        AdapterIO.load(adapter, model);
+        GgufAdapter.write(lora, model, LoraConfig.read(adapter.resolve(AdapterIO.CONFIG_FILE)));
+        int[] ids = ids(base);
+        float[][] mine = logProbs(model, ids);
+        LlamaCpp.Result r = LlamaCpp.run(fixture(name + ".gguf"), lora, List.of(), List.of(ids));
+        double d = maxLogProbDifference(mine, r.probabilities().getFirst());
+        assertTrue(d < TOLERANCE, name + " + adapter: log-probabilities differ by " + d);
+        double base0 = maxLogProbDifference(logProbs(ModelLoader.load(base), ids), r.probabilities().getFirst());
+        assertTrue(base0 > 100 * TOLERANCE, "the adapter changes the distributions (by " + base0 + ")");
+
+        Path merged = dir.resolve("merged.gguf");
+        Merger.merge(model);
+        GgufExport.write(merged, model, base, GgmlType.F32);
+        r = LlamaCpp.run(merged, null, List.of(), List.of(ids));
+        d = maxLogProbDifference(mine, r.probabilities().getFirst());
+        assertTrue(d < TOLERANCE, name + " merged: log-probabilities differ by " + d);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-llama", "tiny-qwen2"})
+    void q8_0GgufGivesLlamaCppsGreedyTokens(String name) throws Exception {
+        Path base = fixture(name), q8 = dir.resolve("q8.gguf");
+        GgufExport.write(q8, ModelLoader.load(base), base, GgmlType.Q8_0);
+        int[] ids = ids(base);
+        float[][] mine = logProbs(ModelLoader.load(q8), ids), llama = LlamaCpp.run(q8, null, List.of(), List.of(ids)).probabilities().getFirst();
+        int agree = 0;
+        for (int t = 0; t < ids.length; t++) if (argmax(mine[t]) == argmax(llama[t])) agree++;
+        assertEquals(ids.length, agree, name + " Q8_0: top-1 tokens agree at " + agree + " of " + ids.length + " positions");
+    }
+
+    /**
+     * A GGUF written here (llama, hidden 256 so rows are whole k-quant blocks, tiny-llama's vocabulary) whose token
+     * embedding is random blocks of a k-quant type and every other tensor F32: llama.cpp dequantizes the embedding rows
+     * exactly (get_rows), so its log-probabilities must agree with lora4j's within 1e-4. With every matrix quantized
+     * (Q4_K, Q5_K, Q6_K in turn) llama.cpp quantizes the activations too, so there the top-1 tokens are compared, at
+     * the positions where lora4j's top two are not nearly tied. (Q8_0 and Q4_0 blocks are checked against gguf-py in
+     * GgufQuantsTest, and a Q8_0 model against llama.cpp above.)
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"Q4_K", "Q5_K", "Q6_K", "all"})
+    void quantizedTensorsAreReadAsLlamaCppReadsThem(String type) throws Exception {
+        Path gguf = dir.resolve("q.gguf");
+        KQuantModel.write(gguf, fixture("tiny-llama.gguf"), type);
+        int[] ids = ids(fixture("tiny-llama.gguf"));
+        float[][] mine = logProbs(ModelLoader.load(gguf), ids), llama = LlamaCpp.run(gguf, null, List.of(), List.of(ids)).probabilities().getFirst();
+        if (!type.equals("all")) {
+            double d = maxLogProbDifference(mine, llama);
+            assertTrue(d < TOLERANCE, type + " token embedding: log-probabilities differ by " + d);
+            return;
+        }
+        int compared = 0;
+        for (int t = 0; t < ids.length; t++) {
+            float[] sorted = mine[t].clone();
+            java.util.Arrays.sort(sorted);
+            if (sorted[sorted.length - 1] - sorted[sorted.length - 2] < 0.1f) continue;
+            assertEquals(argmax(mine[t]), argmax(llama[t]), "top-1 token at position " + t);
+            compared++;
+        }
+        assertTrue(compared >= ids.length / 2, "only " + compared + " of " + ids.length + " positions had a clear top-1");
+    }
+
+    private static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+        return best;
+    }
+}
