@@ -34,7 +34,7 @@ public abstract sealed class BlockStorage implements WeightStorage permits Q8_0,
 
     /**
      * dst[dOff + i] = value(block·blockSize + from + i) for i in [0, to − from), within one block
-     * (0 ≤ from < to ≤ blockSize); {@code base} is the block's first byte in {@link #data}.
+     * (0 ≤ from {@literal <} to ≤ blockSize); {@code base} is the block's first byte in {@link #data}.
      */
     protected abstract void decode(int base, int from, int to, float[] dst, int dOff);
 

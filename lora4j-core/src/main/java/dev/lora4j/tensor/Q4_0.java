@@ -2,7 +2,7 @@ package dev.lora4j.tensor;
 
 /**
  * ggml's Q4_0 (block_q4_0): blocks of 32 values, {@code {fp16 d; uint8 qs[16]}}; value j is the low nibble of qs[j]
- * for j < 16 and the high nibble of qs[j − 16] after, minus 8, times d. {@link #quantize} follows
+ * for j {@literal <} 16 and the high nibble of qs[j − 16] after, minus 8, times d. {@link #quantize} follows
  * quantize_row_q4_0_ref: d = max/−8 where max is the value of largest magnitude, q = min(15, trunc(x/d + 8.5)).
  */
 public final class Q4_0 extends BlockStorage {

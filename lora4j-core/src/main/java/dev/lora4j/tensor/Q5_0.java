@@ -2,7 +2,7 @@ package dev.lora4j.tensor;
 
 /**
  * ggml's Q5_0 (block_q5_0, dequantize_row_q5_0): blocks of 32 values, {@code {fp16 d; uint8 qh[4]; uint8 qs[16]}}; value
- * j's low 4 bits are the low nibble of qs[j] for j < 16 and the high nibble of qs[j − 16] after, its fifth bit is bit j of
+ * j's low 4 bits are the low nibble of qs[j] for j {@literal <} 16 and the high nibble of qs[j − 16] after, its fifth bit is bit j of
  * the little-endian uint32 qh; value = (q − 16)·d. llama.cpp falls back to it in Q4_K_M files for rows that are not whole
  * k-quant blocks (Qwen2.5-0.5B's 896). Read only.
  */

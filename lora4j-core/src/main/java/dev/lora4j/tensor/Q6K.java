@@ -3,7 +3,7 @@ package dev.lora4j.tensor;
 /**
  * ggml's Q6_K (block_q6_K, dequantize_row_q6_K): super-blocks of 256 values, {@code {uint8 ql[128]; uint8 qh[64];
  * int8 scales[16]; fp16 d}}. Value e: half h = e/128, quarter k = (e%128)/32, l = e%32; its low 4 bits are a nibble of
- * ql[64h + l + 32(k&1)] (low for k < 2), its high 2 bits are bits 2k of qh[32h + l]; value = (d·scales[8h + l/16 + 2k])·(q − 32).
+ * ql[64h + l + 32(k&amp;1)] (low for k {@literal <} 2), its high 2 bits are bits 2k of qh[32h + l]; value = (d·scales[8h + l/16 + 2k])·(q − 32).
  * Read only.
  */
 public final class Q6K extends BlockStorage {

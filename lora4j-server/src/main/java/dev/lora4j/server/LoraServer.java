@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +41,7 @@ public final class LoraServer implements AutoCloseable {
     private final EncoderEndpoints encoderEndpoints;
     private final byte[] apiKey;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    private final AtomicInteger inFlight = new AtomicInteger();            // exchange handlers running now
     private HttpServer http;
     private volatile boolean stopping;
 
@@ -114,6 +116,18 @@ public final class LoraServer implements AutoCloseable {
     }
 
     private void handle(HttpCall call) {
+        inFlight.incrementAndGet();
+        try {
+            respond(call);
+        } finally {
+            synchronized (inFlight) {
+                inFlight.decrementAndGet();
+                inFlight.notifyAll();
+            }
+        }
+    }
+
+    private void respond(HttpCall call) {
         String path = call.path();
         String route = ROUTES.containsKey(path) ? path : "other";
         try (var exchange = call.exchange()) {
@@ -226,9 +240,26 @@ public final class LoraServer implements AutoCloseable {
         Duration timeout = config.shutdownTimeout();
         long deadline = System.nanoTime() + timeout.toNanos();
         backend.shutdown(timeout);
-        if (http != null) http.stop((int) Math.max(0, Math.min(Integer.MAX_VALUE, (deadline - System.nanoTime()) / 1_000_000_000L)));
+        awaitHandlers(deadline);                                 // each writes its last events (a stream's [DONE]) and returns
+        if (http != null) http.stop(0);
         executor.shutdownNow();
         LOG.info("stopped");
+    }
+
+    /** Waits until no exchange handler runs any more, or until {@code deadline} (System.nanoTime()). */
+    private void awaitHandlers(long deadline) {
+        synchronized (inFlight) {
+            while (inFlight.get() > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) return;
+                try {
+                    inFlight.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
     }
 
     /** Runs until SIGTERM or SIGINT, then shuts down as {@link #close} does; returns the exit status (0). */
