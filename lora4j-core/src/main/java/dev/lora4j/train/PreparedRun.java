@@ -59,6 +59,7 @@ final class PreparedRun {
             r.bf16Values = r.model.module().frozenMatricesToBf16();
         }
         if (!r.noOps.isEmpty()) r.noOps.forEach(p -> p.requiresGrad(false));   // after bf16: the no-op layers stay float32
+        f.preparedModel().accept(r.model.module());
         r.loadData(f);
         return r;
     }
