@@ -50,9 +50,13 @@ class SparkTrainingTest {
     }
 
     private static List<String> args(Path out, int batch, String... more) {
+        return args(out, batch, 6, more);
+    }
+
+    private static List<String> args(Path out, int batch, int steps, String... more) {
         List<String> a = new ArrayList<>(List.of("--model", TESTDATA.resolve("gpt2-tiny").toString(), "--data",
                 TESTDATA.resolve("moby-dick/train.txt").toString(), "--out", out.toString(), "--rank", "4", "--lr", "1e-2",
-                "--max-steps", "6", "--seq-len", "32", "--batch-size", Integer.toString(batch), "--save-every", "2"));
+                "--max-steps", Integer.toString(steps), "--seq-len", "32", "--batch-size", Integer.toString(batch), "--save-every", "2", "--schedule", "constant"));
         a.addAll(List.of(more));
         return a;
     }
@@ -113,10 +117,44 @@ class SparkTrainingTest {
      * barrier stage, whose workers continue from the latest checkpoint (step 2); the adapter and every step's loss are
      * those of a run never interrupted, bit for bit (the same two workers, the same sums, an exact resume).
      */
+    private static Path straight;
+
+    /** Two workers, six steps, never interrupted: what the fault and resume tests must reproduce bit for bit. */
+    private static synchronized Path straight() {
+        if (straight == null) {
+            straight = tmp.resolve("straight");
+            SparkTraining.train(sc, 2, args(straight, 4), new FineTune.Listener() {});
+        }
+        return straight;
+    }
+
+    private static void assertSameRun(Path expected, Path actual) throws IOException {
+        Map<String, float[]> x = adapter(expected), y = adapter(actual);
+        assertEquals(x.keySet(), y.keySet());
+        x.forEach((k, v) -> assertArrayEquals(v, y.get(k), k));
+        List<JsonNode> a = stepLines(expected), b = stepLines(actual);
+        assertEquals(a.size(), b.size(), "metrics.jsonl tells one story: each step once");
+        for (int i = 0; i < a.size(); i++) assertEquals(a.get(i).get("loss").asDouble(), b.get(i).get("loss").asDouble(), "loss of step " + (i + 1));
+    }
+
+    @Test
+    void aRunStoppedEarlyAndResumedIsTheRunNeverStopped() throws IOException {
+        Path out = tmp.resolve("resumed");
+        SparkTraining.train(sc, 2, args(out, 4, 4), new FineTune.Listener() {});
+        List<Integer> resumedAt = new ArrayList<>();
+        SparkTraining.train(sc, 2, args(out, 4, "--resume", "--override", "max_steps"), new FineTune.Listener() {
+            @Override
+            public void onResume(int step, List<String> overridden) {
+                resumedAt.add(step);
+            }
+        });
+        assertEquals(List.of(4), resumedAt);
+        assertSameRun(straight(), out);
+    }
+
     @Test
     void aWorkerThatFailsOnceMakesSparkRestartTheStageWhichResumesFromTheLastCheckpoint() throws IOException {
-        Path straight = tmp.resolve("straight"), failing = tmp.resolve("failing");
-        SparkTraining.train(sc, 2, args(straight, 4), new FineTune.Listener() {});
+        Path failing = tmp.resolve("failing");
         AtomicInteger resumedAt = new AtomicInteger(-1);
         TrainTask.stepHook = (rank, attempt, step) -> {
             if (rank == 1 && attempt == 0 && step == 3) throw new IllegalStateException("injected failure");
@@ -132,12 +170,7 @@ class SparkTrainingTest {
             TrainTask.stepHook = (rank, attempt, step) -> {};
         }
         assertEquals(2, resumedAt.get(), "the restarted stage resumed after step 2");
-        Map<String, float[]> x = adapter(straight), y = adapter(failing);
-        assertEquals(x.keySet(), y.keySet());
-        x.forEach((k, v) -> assertArrayEquals(v, y.get(k), k));
-        List<JsonNode> a = stepLines(straight), b = stepLines(failing);
-        assertEquals(6, b.size(), "metrics.jsonl tells one story: steps 3 and later once");
-        for (int i = 0; i < a.size(); i++) assertEquals(a.get(i).get("loss").asDouble(), b.get(i).get("loss").asDouble(), "loss of step " + (i + 1));
+        assertSameRun(straight(), failing);
     }
 
     @Test
