@@ -185,7 +185,7 @@ public final class TrainCommand implements Callable<Integer> {
             }
             for (String v : o.originalStringValues()) {
                 args.add(o.longestName());
-                args.add(v);
+                args.add(o.type() == Path.class ? Path.of(v).toAbsolutePath().toString() : v);   // executors have other working directories
             }
         }
         return args;

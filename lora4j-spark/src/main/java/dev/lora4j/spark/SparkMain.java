@@ -15,7 +15,8 @@ public final class SparkMain {
 
     public static void main(String[] args) {
         List<String> a = new ArrayList<>(List.of(args));
-        if (a.contains("train") && a.stream().noneMatch(s -> s.equals("--spark-master") || s.startsWith("--spark-master="))) {
+        String command = a.stream().filter(s -> !s.startsWith("-")).findFirst().orElse("");
+        if (command.equals("train") && a.stream().noneMatch(s -> s.equals("--spark-master") || s.startsWith("--spark-master="))) {
             a.add("--spark-master");
             a.add(new SparkConf().get("spark.master", "local[*]"));
         }
