@@ -14,13 +14,16 @@ import dev.lora4j.train.TrainConfig;
 import dev.lora4j.train.TrainingDivergedException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -32,7 +35,10 @@ import picocli.CommandLine.Spec;
                 "with --resume or --overwrite); it is never an input.",
                 "Data: .txt (packed windows), .jsonl with {\"text\"}, {\"prompt\", \"completion\"} (loss on the",
                 "completion only) or {\"input_ids\"}."})
-final class TrainCommand implements Callable<Integer> {
+public final class TrainCommand implements Callable<Integer> {
+    /** The flags that choose where the run happens, not what it computes: the Spark workers are not given them. */
+    private static final Set<String> PLACEMENT = Set.of("--spark-master", "--workers");
+
     @Option(names = "--task", paramLabel = "TASK", description = {"causal-lm or seq-cls (default: seq-cls for a bert / roberta model).",
             "seq-cls: LoRA plus the classification head on labelled texts (.jsonl {\"text\", \"label\"}, or",
             ".csv / .tsv with text and label columns); writes label_map.json beside the adapter."})
@@ -107,31 +113,41 @@ final class TrainCommand implements Callable<Integer> {
     boolean overwrite;
     @Option(names = "--dry-run", description = "Print which modules LoRA would adapt and the parameter counts, then stop.")
     boolean dryRun;
+    @Option(names = "--spark-master", paramLabel = "URL", description = {"Train data-parallel on Apache Spark: local[N] runs N workers in",
+            "this process (embedded Spark), a master URL those of a cluster (model, data and --out on a path every",
+            "executor sees). --batch-size is then per worker. Needs lora4j-spark (./lora4j adds it for this flag)."})
+    String sparkMaster;
+    @Option(names = "--workers", defaultValue = "0", description = "With --spark-master: data-parallel workers, one task slot each (default: every slot).")
+    int workers;
 
     @Spec
     CommandSpec spec;
 
+    /**
+     * The run {@code lora4j train ARGS} makes, without a listener: how each worker of a data-parallel run (lora4j-spark)
+     * builds the same run from the driver's flags. Bad flags end in a {@link Lora4jException}.
+     */
+    public static FineTune.Builder fineTune(List<String> args) {
+        TrainCommand c = new TrainCommand();
+        try {
+            new CommandLine(c).parseArgs(args.toArray(String[]::new));
+        } catch (CommandLine.ParameterException e) {
+            throw new Lora4jException(e.getMessage(), e);
+        }
+        return c.builder();
+    }
+
     @Override
     public Integer call() {
         PrintWriter w = spec.commandLine().getOut();
-        if (full && headOnly) throw new Lora4jException("give --full or --head-only, not both");
-        if ((full || headOnly) && (targets != null || targetsRegex != null)) {
-            throw new Lora4jException((full ? "--full trains every parameter" : "--head-only trains no LoRA") + ": drop --targets / --targets-regex");
-        }
-        if (full && baseDtype() != BaseDtype.F32) throw new Lora4jException("--base-dtype " + baseDtype + " stores frozen weights; --full freezes none (drop one)");
         FineTune.Result r;
         try (TrainingReport report = new TrainingReport(w)) {
-            FineTune fineTune = FineTune.builder().model(modelDir).data(data).evalData(evalData).output(out).task(Classifiers.task(task, modelDir, null))
-                    .method(full ? Method.full() : headOnly ? Method.headOnly() : Method.lora(loraConfig()))
-                    .config(TrainConfig.builder().lr(lr).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum)
-                            .seqLen(seqLen == null ? 0 : seqLen).warmup(warmup).schedule(schedule()).weightDecay(weightDecay)
-                            .maxGradNorm(maxGradNorm).seed(seed).evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength).build())
-                    .baseDtype(baseDtype()).resume(resume).overwrite(overwrite).overrides(overrides).listener(report).build();
+            FineTune.Builder builder = builder().listener(report);
             if (dryRun) {
-                report.onPlan(fineTune.plan());
+                report.onPlan(builder.build().plan());
                 return 0;
             }
-            r = fineTune.run();
+            r = sparkMaster != null ? DistributedTraining.find().train(sparkMaster, workers, workerArgs(), report) : builder.build().run();
         } catch (TrainingDivergedException e) {
             throw new Lora4jException(e.getMessage() + (e.lastGood().isPresent()
                     ? " (the same command with a lower --lr and --resume --override lr)" : " (lower --lr)"), e);
@@ -143,6 +159,40 @@ final class TrainCommand implements Callable<Integer> {
                 r.plan().labels() != null ? (full ? "config.json with the labels" : "label_map.json") + ", metrics.jsonl" : "metrics.jsonl",
                 Checkpoints.DIR);
         return 0;
+    }
+
+    /** The pipeline these flags describe (no listener yet). */
+    private FineTune.Builder builder() {
+        if (full && headOnly) throw new Lora4jException("give --full or --head-only, not both");
+        if ((full || headOnly) && (targets != null || targetsRegex != null)) {
+            throw new Lora4jException((full ? "--full trains every parameter" : "--head-only trains no LoRA") + ": drop --targets / --targets-regex");
+        }
+        if (full && baseDtype() != BaseDtype.F32) throw new Lora4jException("--base-dtype " + baseDtype + " stores frozen weights; --full freezes none (drop one)");
+        if (workers < 0) throw new Lora4jException("--workers must be 1 or more (0: every task slot), got " + workers);
+        if (workers > 0 && sparkMaster == null) throw new Lora4jException("--workers is for data-parallel training: give --spark-master too");
+        return FineTune.builder().model(modelDir).data(data).evalData(evalData).output(out).task(Classifiers.task(task, modelDir, null))
+                .method(full ? Method.full() : headOnly ? Method.headOnly() : Method.lora(loraConfig()))
+                .config(TrainConfig.builder().lr(lr).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum)
+                        .seqLen(seqLen == null ? 0 : seqLen).warmup(warmup).schedule(schedule()).weightDecay(weightDecay)
+                        .maxGradNorm(maxGradNorm).seed(seed).evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength).build())
+                .baseDtype(baseDtype()).resume(resume).overwrite(overwrite).overrides(overrides);
+    }
+
+    /** This command's flags as given, less those that choose where it runs: what each Spark worker rebuilds the run from. */
+    private List<String> workerArgs() {
+        List<String> args = new ArrayList<>();
+        for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+            if (o.inherited() || PLACEMENT.contains(o.longestName())) continue;
+            if (o.arity().max() == 0) {
+                args.add(o.longestName());
+                continue;
+            }
+            for (String v : o.originalStringValues()) {
+                args.add(o.longestName());
+                args.add(o.type() == Path.class ? Path.of(v).toAbsolutePath().toString() : v);   // executors have other working directories
+            }
+        }
+        return args;
     }
 
     private LoraConfig loraConfig() {

@@ -73,6 +73,17 @@ class ValidationCliTest {
         assertFalse(gen.out().contains("!!"), "no garbage was sampled: " + gen.out());
     }
 
+    /** The command line does not depend on Spark: without lora4j-spark, --spark-master says where to get it and writes nothing. */
+    @Test
+    void dataParallelTrainingWithoutLoraSparkOnTheClassPathSaysHowToGetIt() {
+        Path out = tmp.resolve("spark");
+        fails(CliTest.run("train", "--model", TINY.toString(), "--data", VALID, "--out", out.toString(), "--spark-master", "local[2]"),
+                "--spark-master needs lora4j-spark on the class path");
+        fails(CliTest.run("train", "--model", TINY.toString(), "--data", VALID, "--out", out.toString(), "--workers", "2"),
+                "--workers is for data-parallel training: give --spark-master too");
+        assertTrue(Files.notExists(out));
+    }
+
     @Test
     void nanOrNegativeEpsilonInConfigIsRefused() throws IOException {
         Path nan = tinyWithConfig("\"layer_norm_epsilon\": 1e-05", "\"layer_norm_epsilon\": NaN");

@@ -103,6 +103,19 @@ public final class Tensor {
         return this;
     }
 
+    /**
+     * Makes this frozen tensor hold {@code other}'s values: the same array or compact storage, not a copy (the
+     * data-parallel workers of one JVM share one frozen base this way). Both must be frozen and of the same shape; the
+     * values are never written while shared, since frozen tensors are only read.
+     */
+    public void shareValuesOf(Tensor other) {
+        if (requiresGrad || other.requiresGrad || !shape.equals(other.shape)) {
+            throw new IllegalArgumentException("only a frozen tensor can share the values of a frozen tensor of its shape: " + this + ", " + other);
+        }
+        data = other.data;
+        storage = other.storage;
+    }
+
     public Shape shape() {
         return shape;
     }

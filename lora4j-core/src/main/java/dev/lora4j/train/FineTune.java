@@ -11,6 +11,8 @@ import dev.lora4j.io.Fingerprint;
 import dev.lora4j.io.Output;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraInjector;
+import dev.lora4j.nn.Module;
+import dev.lora4j.tensor.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -78,6 +81,7 @@ public final class FineTune {
     private final boolean resume, overwrite;
     private final Set<String> overrides;
     private final Listener listener;
+    private final Consumer<Module> preparedModel;
 
     private FineTune(Builder b) {
         if (b.model == null) throw new Lora4jException("no base model given");
@@ -93,6 +97,7 @@ public final class FineTune {
         this.overwrite = b.overwrite;
         this.overrides = Set.copyOf(b.overrides);
         this.listener = b.listener;
+        this.preparedModel = b.preparedModel;
         if (resume && overwrite) throw new Lora4jException("a run is either resumed or overwritten, not both");
         if (!overrides.isEmpty() && !resume) throw new Lora4jException("settings can only be overridden when resuming");
         RunSettings.checkOverridable(overrides);
@@ -115,41 +120,91 @@ public final class FineTune {
 
     /** Runs the whole pipeline; see the class comment. */
     public Result run() {
+        try (Output out = claimOutput()) {
+            return train(out.path(), GradientAllReduce.SINGLE, resume, () -> prepareOutput(out), run -> {
+                stageResult(out.path(), run);
+                publishResult(out);
+            });
+        }
+    }
+
+    /**
+     * Claims the output directory (see {@link Output}): new or empty, or a previous run to resume or overwrite as asked;
+     * never an input. {@link #run()} does it first; the driver of a data-parallel run holds the claim while its workers
+     * run {@link #runWorker}.
+     */
+    public Output claimOutput() {
         requireData();
         if (output == null) throw new Lora4jException("no output directory given");
         List<Path> inputs = new ArrayList<>(List.of(model, data));
         if (evalData != null) inputs.add(evalData);
         Output.Mode mode = resume ? Output.Mode.CONTINUE : overwrite ? Output.Mode.OVERWRITE : Output.Mode.NEW;
-        try (Output out = Output.directory(output, Output.Kind.TRAINING_RUN, mode, inputs)) {
-            PreparedRun run = PreparedRun.prepare(this, true);
-            listener.onPlan(run.plan);
-            TrainConfig cfg = config.toBuilder().seqLen(run.plan.seqLen()).build();
-            Trainer trainer = new Trainer(run.task, cfg);
-            if (overwrite && out.hasPrevious()) out.clearPrevious();
-            Path dir = out.path();
-            out.record(Checkpoints.DIR, METRICS_FILE, EXPORT_STAGING);
-            int resumedStep = resume ? new Checkpoints(dir).latest().map(Checkpoints::stepOf).orElse(0) : 0;
-            System.gc();   // loading's garbage must not size the heap the steps then keep (MiniLM: peak RSS 2,103 → 1,586 MB)
-            listener.onStart(new Start(trainer.totalSteps(), run.examples, cfg.seqLen(), cfg.batchSize(), cfg.gradAccum(), run.bf16Values, resumedStep));
-            Metrics metrics = new Metrics(run.plan.task() == TaskType.SEQ_CLS ? "examples" : "tokens", listener);
-            try (MetricsLog log = MetricsLog.open(dir.resolve(METRICS_FILE), resume ? resumedStep : -1)) {
-                metrics.log = log;
-                Trainer.Options options = new Trainer.Options(resume, overrides, settings(run), run.exporter(model));
-                trainer.run(dir, options, metrics);
-                exportInto(out, run);
-                metrics.finish(run.plan.report());
-            }
-            return new Result(dir, run.plan, trainer.totalSteps(), metrics.elapsed, metrics.lastEval);
-        }
+        return Output.directory(output, Output.Kind.TRAINING_RUN, mode, inputs);
     }
 
-    /** Writes the result beside the checkpoints: staged whole, recorded in the marker, then moved up file by file. */
-    private void exportInto(Output out, PreparedRun run) {
-        Path staging = out.path().resolve(EXPORT_STAGING);
+    /**
+     * Makes a claimed output ready for this run's files, once the run has loaded and validated everything: a previous run
+     * is cleared when overwriting, and the names the run writes are recorded in the marker.
+     */
+    public void prepareOutput(Output out) {
+        if (overwrite && out.hasPrevious()) out.clearPrevious();
+        out.record(Checkpoints.DIR, METRICS_FILE, EXPORT_STAGING);
+    }
+
+    /**
+     * Runs this pipeline as worker {@code workers.rank()} of a data-parallel run (lora4j-spark): the output must already
+     * be claimed by the caller (the driver, {@link #claimOutput}), on a path every worker sees. The batch size is per
+     * worker: the run's micro-batch is W times it, split between the workers (see {@link Trainer}). Every worker loads
+     * the base and the data and trains; {@code beforeWriting} runs on each once all is loaded and validated, before any
+     * file is written (the driver then calls {@link #prepareOutput}). Only rank 0 writes: checkpoints, metrics.jsonl, and
+     * the result, staged beside the checkpoints for the driver's {@link #publishResult}. The run continues from the latest
+     * checkpoint when there is one (a run restarted after a failure goes on from there), whether or not it was asked to
+     * resume; the caller's claim decided what may be there.
+     */
+    public Result runWorker(GradientAllReduce workers, Runnable beforeWriting) {
+        requireData();
+        if (output == null) throw new Lora4jException("no output directory given");
+        Path dir = output.toAbsolutePath().normalize();
+        return train(dir, workers, true, beforeWriting, workers.rank() == 0 ? run -> stageResult(dir, run) : run -> {});
+    }
+
+    private Result train(Path dir, GradientAllReduce workers, boolean resume, Runnable beforeWriting, Consumer<PreparedRun> export) {
+        boolean writer = workers.rank() == 0;
+        PreparedRun run = PreparedRun.prepare(this, true);
+        listener.onPlan(run.plan);
+        TrainConfig cfg = config.toBuilder().seqLen(run.plan.seqLen()).batchSize(config.batchSize() * workers.worldSize()).build();
+        Trainer trainer = new Trainer(run.task, cfg, workers);
+        beforeWriting.run();
+        int resumedStep = resume ? new Checkpoints(dir).latest().map(Checkpoints::stepOf).orElse(0) : 0;
+        System.gc();   // loading's garbage must not size the heap the steps then keep (MiniLM: peak RSS 2,103 → 1,586 MB)
+        listener.onStart(new Start(trainer.totalSteps(), run.examples, cfg.seqLen(), cfg.batchSize(), cfg.gradAccum(), run.bf16Values, resumedStep));
+        Metrics metrics = new Metrics(run.plan.task() == TaskType.SEQ_CLS ? "examples" : "tokens", listener);
+        try (MetricsLog log = writer ? MetricsLog.open(dir.resolve(METRICS_FILE), resume ? resumedStep : -1) : null) {
+            metrics.log = log;
+            Trainer.Options options = new Trainer.Options(resume, overrides, settings(run), run.exporter(model));
+            trainer.run(dir, options, metrics);
+            export.accept(run);
+            if (writer) metrics.finish(run.plan.report());
+        }
+        return new Result(dir, run.plan, trainer.totalSteps(), metrics.elapsed, metrics.lastEval);
+    }
+
+    /** Writes the result into a fresh staging directory beside the checkpoints. */
+    private void stageResult(Path dir, PreparedRun run) {
+        Path staging = dir.resolve(EXPORT_STAGING);
         try {
             AtomicFiles.deleteRecursively(staging);
             Files.createDirectories(staging);
-            run.exporter(model).accept(staging);
+        } catch (IOException e) {
+            throw new Lora4jException(dir + ": cannot write the result: " + e.getMessage(), e);
+        }
+        run.exporter(model).accept(staging);
+    }
+
+    /** Moves the staged result up beside the checkpoints: recorded in the marker first, then moved file by file. */
+    public void publishResult(Output out) {
+        Path staging = out.path().resolve(EXPORT_STAGING);
+        try {
             List<Path> files;
             try (Stream<Path> s = Files.list(staging)) {
                 files = s.sorted().toList();
@@ -214,11 +269,15 @@ public final class FineTune {
         return baseDtype;
     }
 
-    /** The listener's view plus metrics.jsonl: one line per step and evaluation, and a last summary line. */
+    Consumer<Module> preparedModel() {
+        return preparedModel;
+    }
+
+    /** The listener's view plus metrics.jsonl (rank 0 only): one line per step and evaluation, and a last summary line. */
     private static final class Metrics implements Trainer.Listener {
         private final String unit;
         private final Listener listener;
-        private MetricsLog log;
+        private MetricsLog log;                      // null on the workers that do not write
         private double elapsed;
         private Map<String, Double> lastEval = Map.of();
 
@@ -238,7 +297,7 @@ public final class FineTune {
             rec.put(unit + "_per_s", m.tokensPerSecond());
             rec.put("elapsed_s", m.elapsedSeconds());
             elapsed = m.elapsedSeconds();
-            log.write(rec);
+            if (log != null) log.write(rec);
             listener.onStep(m);
         }
 
@@ -247,7 +306,7 @@ public final class FineTune {
             Map<String, Object> rec = new LinkedHashMap<>();
             rec.put("step", step);
             rec.putAll(metrics);
-            log.write(rec);
+            if (log != null) log.write(rec);
             lastEval = Map.copyOf(metrics);
             listener.onEval(step, metrics);
         }
@@ -278,6 +337,7 @@ public final class FineTune {
         private boolean resume, overwrite;
         private Set<String> overrides = Set.of();
         private Listener listener = new Listener() {};
+        private Consumer<Module> preparedModel = model -> {};
 
         private Builder() {}
 
@@ -305,10 +365,15 @@ public final class FineTune {
         public Builder overrides(Set<String> v) { overrides = v; return this; }
         /** Progress reports; default none. */
         public Builder listener(Listener v) { listener = v; return this; }
+        /**
+         * Receives the model once the method is applied and the base stored as asked, before the data are read; default
+         * nothing. The data-parallel workers of one JVM share one frozen base there ({@link Tensor#shareValuesOf}).
+         */
+        public Builder preparedModel(Consumer<Module> v) { preparedModel = v; return this; }
 
         public FineTune build() {
-            if (method == null || config == null || baseDtype == null || overrides == null || listener == null) {
-                throw new IllegalArgumentException("method, config, baseDtype, overrides and listener cannot be null");
+            if (method == null || config == null || baseDtype == null || overrides == null || listener == null || preparedModel == null) {
+                throw new IllegalArgumentException("method, config, baseDtype, overrides, listener and preparedModel cannot be null");
             }
             return new FineTune(this);
         }

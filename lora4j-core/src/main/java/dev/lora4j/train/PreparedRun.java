@@ -65,6 +65,7 @@ final class PreparedRun {
             }
         }
         if (!r.noOps.isEmpty()) r.noOps.forEach(p -> p.requiresGrad(false));   // after bf16: the no-op layers stay float32
+        f.preparedModel().accept(r.model.module());
         r.loadData(f);
         return r;
     }

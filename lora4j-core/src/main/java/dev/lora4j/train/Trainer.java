@@ -21,7 +21,9 @@ import java.util.function.Consumer;
  * gradient accumulation, global-norm clipping, AdamW on the trainable tensors only, a learning-rate
  * schedule, periodic evaluation, checkpoints that resume exactly (data order and dropout masks are
  * functions of the seed and the step) and only ever from an update whose loss was seen finite, and a stop with a
- * clear message on a non-finite loss or gradient.
+ * clear message on a non-finite loss or gradient. Data-parallel: one trainer per worker of a {@link GradientAllReduce},
+ * each computing its shard of every micro-batch; the summed gradients make every worker take the same step, and only
+ * rank 0 writes checkpoints.
  */
 public final class Trainer {
     /** What the trainer reports after each optimizer step and each evaluation. */
@@ -58,10 +60,15 @@ public final class Trainer {
         }
     }
 
+    /** Spreads the dropout seeds of the workers of a data-parallel run apart (rank 0's are a single process's). */
+    private static final long DROPOUT_STRIDE = 0x9E3779B97F4A7C15L;
+
     private final TrainingTask task;
     private final TrainConfig cfg;
+    private final GradientAllReduce workers;
     private final Map<String, Tensor> trainable = new LinkedHashMap<>();
     private final AdamW adamw;
+    private float[] gradients;  // with several workers: every trainable gradient, flattened for one all-reduce per step
     private int[] order;        // the permutation of the epoch last used, and its seed
     private long orderSeed;
 
@@ -71,9 +78,23 @@ public final class Trainer {
     }
 
     public Trainer(TrainingTask task, TrainConfig cfg) {
+        this(task, cfg, GradientAllReduce.SINGLE);
+    }
+
+    /**
+     * One worker of a data-parallel run. {@code cfg}'s batch size is the whole micro-batch, W·b for W workers: the
+     * worker of rank r computes the loss of the r-th b of its examples, so W workers see exactly the examples, in the
+     * same order, that one process with batch W·b sees. Each worker's backward is weighted by its share of the scored
+     * tokens, so the summed gradient is the gradient of the whole micro-batch's mean loss.
+     */
+    public Trainer(TrainingTask task, TrainConfig cfg, GradientAllReduce workers) {
         if (task.size() == 0) throw new Lora4jException("no training examples (for text: each document needs at least two tokens)");
+        int W = workers.worldSize();
+        if (W < 1 || workers.rank() < 0 || workers.rank() >= W) throw new IllegalArgumentException("rank " + workers.rank() + " of " + W + " workers");
+        if (cfg.batchSize() % W != 0) throw new Lora4jException("batch_size " + cfg.batchSize() + " is not a multiple of the " + W + " workers");
         this.task = task;
         this.cfg = cfg;
+        this.workers = workers;
         task.module().namedParameters().forEach((name, p) -> {
             if (p.requiresGrad()) trainable.put(name, p);
         });
@@ -106,6 +127,7 @@ public final class Trainer {
      */
     public void run(Path out, Options options, Listener listener) {
         Checkpoints checkpoints = new Checkpoints(out);
+        boolean writer = workers.rank() == 0;
         RunSettings settings = settings().plus(options.settings());
         int total = totalSteps(), step = 0, pending = 0;
         long micro = 0;
@@ -124,7 +146,7 @@ public final class Trainer {
                 Checkpoints.restore(latest.get(), s, trainable, adamw);
                 step = s.step();
                 micro = s.microBatches();
-                checkpoints.promote(step);                        // removes what a killed run left beside it
+                if (writer) checkpoints.promote(step);            // removes what a killed run left beside it
                 listener.onResume(step, settings.overriddenFrom(s.settings(), options.overrides()));
             } else {
                 listener.onResume(0, List.of());
@@ -140,8 +162,15 @@ public final class Trainer {
                 long tokens = 0;
                 for (int a = 0; a < cfg.gradAccum(); a++, micro++) {
                     ws.reset();                                   // the previous micro-batch's activations are dead
-                    task.module().reseedDropout(cfg.seed() * 7_919L + micro);
+                    task.module().reseedDropout(cfg.seed() * 7_919L + micro + workers.rank() * DROPOUT_STRIDE);
                     Tape tape = Tape.create();
+                    if (workers.worldSize() > 1) {
+                        double[] shared = sharedLoss(tape, micro, true);
+                        if (!Double.isFinite(shared[0])) throw diverged(checkpoints, pending, step + 1, "the loss is " + (float) shared[0]);
+                        loss += shared[0] / cfg.gradAccum();
+                        tokens += (long) shared[1];
+                        continue;
+                    }
                     TrainingTask.Loss batchLoss = task.loss(tape, examples(micro));
                     Tensor l = batchLoss.value();
                     float value = l.data()[0];
@@ -150,10 +179,11 @@ public final class Trainer {
                     loss += value / cfg.gradAccum();
                     tokens += batchLoss.scored();
                 }
+                if (workers.worldSize() > 1) sumGradients();
                 double norm = clipGradients();
                 if (!Double.isFinite(norm)) throw diverged(checkpoints, pending, step + 1, "the gradient norm is " + norm);
                 if (pending > 0) {                                // the update it holds just gave finite losses
-                    checkpoints.promote(pending);
+                    if (writer) checkpoints.promote(pending);
                     pending = 0;
                 }
                 float lr = cfg.schedule().lr(cfg.lr(), step, cfg.warmup(), total);
@@ -168,22 +198,23 @@ public final class Trainer {
                     task.module().train(true);
                 }
                 if (last || (cfg.saveEvery() > 0 && (step + 1) % cfg.saveEvery() == 0)) {
-                    checkpoints.save(new Checkpoints.State(step + 1, micro, adamw.stepCount(), settings), trainable, adamw, options.exporter());
+                    if (writer) checkpoints.save(new Checkpoints.State(step + 1, micro, adamw.stepCount(), settings), trainable, adamw, options.exporter());
                     pending = step + 1;
                 }
             }
             if (pending > 0) {
                 ws.reset();
-                float value = task.loss(Tape.noGrad(), examples(micro)).value().data()[0];
+                float value = workers.worldSize() > 1 ? (float) sharedLoss(Tape.noGrad(), micro, false)[0]
+                        : task.loss(Tape.noGrad(), examples(micro)).value().data()[0];
                 if (!Float.isFinite(value)) throw diverged(checkpoints, pending, pending, "after the last update the loss is " + value);
-                checkpoints.promote(pending);
+                if (writer) checkpoints.promote(pending);
             }
         }
         task.module().train(false);
     }
 
     private TrainingDivergedException diverged(Checkpoints checkpoints, int pending, int step, String what) {
-        if (pending > 0) checkpoints.discard(pending);
+        if (pending > 0 && workers.rank() == 0) checkpoints.discard(pending);
         task.module().train(false);
         return new TrainingDivergedException(step, what, checkpoints.latest());
     }
@@ -195,6 +226,45 @@ public final class Trainer {
                 .with("warmup", cfg.warmup()).with("weight_decay", cfg.weightDecay()).with("max_grad_norm", cfg.maxGradNorm())
                 .with("epochs", cfg.maxSteps() > 0 ? "-" : Integer.toString(cfg.epochs())).with("max_steps", cfg.maxSteps())
                 .with("group_by_length", cfg.groupByLength());
+    }
+
+    /**
+     * With several workers: the loss of micro-batch {@code micro} on this worker's shard of it (the rank-th
+     * batchSize / W of its examples; none at the end of an epoch when the batch is short) and, when {@code backward},
+     * its gradient weighted by the shard's share of the scored tokens. Returns the whole micro-batch's mean loss and
+     * scored count, summed over the workers in one all-reduce, so every worker takes the same decisions.
+     */
+    private double[] sharedLoss(Tape tape, long micro, boolean backward) {
+        List<Integer> all = examples(micro);
+        int b = cfg.batchSize() / workers.worldSize(), from = Math.min(all.size(), workers.rank() * b), to = Math.min(all.size(), from + b);
+        TrainingTask.Loss mine = from == to ? null : task.loss(tape, all.subList(from, to));
+        long scored = mine == null ? 0 : mine.scored();
+        double[] sums = {scored, scored == 0 ? 0 : (double) mine.value().data()[0] * scored};
+        workers.sum(sums);
+        double mean = sums[1] / sums[0];
+        if (backward && scored > 0 && Double.isFinite(mean)) tape.backward(mine.value(), new float[] {(float) (scored / sums[0] / cfg.gradAccum())});
+        return new double[] {mean, sums[0]};
+    }
+
+    /** Replaces every worker's gradients by their sum over the workers (the same bits on each). */
+    private void sumGradients() {
+        if (gradients == null) {
+            long n = 0;
+            for (Tensor p : trainable.values()) n += p.size();
+            if (n > Integer.MAX_VALUE - 8) throw new Lora4jException(n + " trainable parameters are too many to sum across workers in one array");
+            gradients = new float[(int) n];
+        }
+        int off = 0;
+        for (Tensor p : trainable.values()) {
+            System.arraycopy(p.grad(), 0, gradients, off, p.size());
+            off += p.size();
+        }
+        workers.sum(gradients);
+        off = 0;
+        for (Tensor p : trainable.values()) {
+            System.arraycopy(gradients, off, p.grad(), 0, p.size());
+            off += p.size();
+        }
     }
 
     /** The examples of micro-batch number {@code micro}: epoch = micro / batchesPerEpoch, in that epoch's order. */
