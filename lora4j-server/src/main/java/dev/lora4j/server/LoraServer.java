@@ -264,11 +264,11 @@ public final class LoraServer implements AutoCloseable {
 
     /** Runs until SIGTERM or SIGINT, then shuts down as {@link #close} does; returns the exit status (0). */
     public static int serve(ServeConfig config) {
-        LoraServer server = start(config);
         java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
-        for (String signal : new String[] {"TERM", "INT"}) {
+        for (String signal : new String[] {"TERM", "INT"}) {     // before the server says it serves: a signal then drains it
             sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> stop.countDown());
         }
+        LoraServer server = start(config);
         try {
             stop.await();
         } catch (InterruptedException e) {
