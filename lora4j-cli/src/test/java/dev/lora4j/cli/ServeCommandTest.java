@@ -55,6 +55,14 @@ class ServeCommandTest {
                 if (m.find()) port = Integer.parseInt(m.group(1));
             }
             assertTrue(port > 0, "the server reported its port");
+            StringBuffer serverLog = new StringBuffer();                 // the rest of its output, read on so the pipe never fills
+            Thread.ofPlatform().daemon().start(() -> {
+                try {
+                    for (String l; (l = log.readLine()) != null; ) serverLog.append(l).append('\n');
+                } catch (java.io.IOException closed) {
+                    serverLog.append("(output closed)\n");
+                }
+            });
             HttpClient http = HttpClient.newHttpClient();
             String body = "{\"model\": \"gpt2-tiny-sotu\", \"prompt\": \"Mr. Speaker\", \"max_tokens\": 100, \"temperature\": 0, \"stream\": true}";
             HttpResponse<Stream<String>> stream = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/completions"))
@@ -65,9 +73,11 @@ class ServeCommandTest {
             server.destroy();                                        // SIGTERM
             List<String> rest = new ArrayList<>();
             lines.forEachRemaining(rest::add);
-            assertEquals("data: [DONE]", rest.stream().filter(l -> !l.isEmpty()).reduce((a, b) -> b).orElse(""), "the stream ran to its end");
+            boolean exited = server.waitFor(60, TimeUnit.SECONDS);
+            assertEquals("data: [DONE]", rest.stream().filter(l -> !l.isEmpty()).reduce((a, b) -> b).orElse(""),
+                    () -> "the stream ran to its end; the server (exit " + (exited ? server.exitValue() : "none") + ") printed:\n" + serverLog);
             assertTrue(rest.stream().anyMatch(l -> l.contains("\"finish_reason\":\"length\"")), "all 100 tokens were sent");
-            assertTrue(server.waitFor(60, TimeUnit.SECONDS), "the server exits after draining");
+            assertTrue(exited, "the server exits after draining");
             assertEquals(0, server.exitValue());
             int p = port;
             assertThrows(ConnectException.class, () -> http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + p + "/health")).build(),

@@ -14,11 +14,10 @@ interface Backend extends AutoCloseable {
     /** Adapters held in memory now. */
     int adaptersLoaded();
 
-    /** Stops taking work and lets what was accepted finish, for up to {@code timeout}. */
-    void shutdown(Duration timeout);
+    /** Stops taking work and lets what was accepted finish, for up to {@code timeout}; the model stays loaded. */
+    void drain(Duration timeout);
 
+    /** Releases the model and the adapters; call it once no request handler can use them any more. */
     @Override
-    default void close() {
-        shutdown(Duration.ZERO);
-    }
+    void close();
 }

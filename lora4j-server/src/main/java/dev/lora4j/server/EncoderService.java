@@ -125,18 +125,21 @@ final class EncoderService implements Backend {
     }
 
     @Override
-    public void shutdown(Duration timeout) {
+    public void drain(Duration timeout) {
         try {
             if (admission.tryAcquire(permits, timeout.toMillis(), TimeUnit.MILLISECONDS)) admission.release(permits);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        synchronized (this) {
-            closed = true;
-            adapters.values().forEach(Facades::close);
-            adapters.clear();
-            base.close();
-            counter.close();
-        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        adapters.values().forEach(Facades::close);
+        adapters.clear();
+        base.close();
+        counter.close();
     }
 }

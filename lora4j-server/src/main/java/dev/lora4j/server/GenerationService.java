@@ -93,8 +93,13 @@ final class GenerationService implements Backend {
     }
 
     @Override
-    public void shutdown(Duration timeout) {
+    public void drain(Duration timeout) {
         engine.shutdown(timeout);
+    }
+
+    @Override
+    public void close() {
+        engine.close();                 // stops the thread at once if drain was not called
         tokenizer.close();
     }
 

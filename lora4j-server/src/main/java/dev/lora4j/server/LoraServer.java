@@ -239,10 +239,11 @@ public final class LoraServer implements AutoCloseable {
         stopping = true;
         Duration timeout = config.shutdownTimeout();
         long deadline = System.nanoTime() + timeout.toNanos();
-        backend.shutdown(timeout);
+        backend.drain(timeout);
         awaitHandlers(deadline);                                 // each writes its last events (a stream's [DONE]) and returns
         if (http != null) http.stop(0);
         executor.shutdownNow();
+        backend.close();                                         // after the handlers: a stream decodes its last tokens with the tokenizer
         LOG.info("stopped");
     }
 
