@@ -56,6 +56,9 @@ final class TrainCommand implements Callable<Integer> {
     String targetsRegex;
     @Option(names = "--rslora", description = "Scale by alpha / sqrt(r) (rsLoRA).")
     boolean rslora;
+    @Option(names = "--use-dora", description = {"DoRA (PEFT's use_dora): a trainable magnitude per output row beside A and B,",
+            "W' = m * (W + s*B*A) / ||W + s*B*A|| per row; saved as lora_magnitude_vector."})
+    boolean useDora;
     @Option(names = "--full", description = "Train every parameter instead (the baseline LoRA is compared with); writes a full model.")
     boolean full;
     @Option(names = "--head-only", description = "seq-cls: train only the classification head (and a newly initialised pooler) on the "
@@ -146,7 +149,8 @@ final class TrainCommand implements Callable<Integer> {
 
     private LoraConfig loraConfig() {
         if (targets != null && targetsRegex != null) throw new Lora4jException("give --targets or --targets-regex, not both");
-        LoraConfig c = LoraConfig.peftDefaults().withR(rank).withAlpha(alpha != null ? alpha : 2.0 * rank).withDropout(dropout).withRslora(rslora);
+        LoraConfig c = LoraConfig.peftDefaults().withR(rank).withAlpha(alpha != null ? alpha : 2.0 * rank).withDropout(dropout).withRslora(rslora)
+                .withDora(useDora);
         if (targetsRegex != null) return c.withTargets(new ModuleSpec.Regex(targetsRegex));
         if (targets != null && targets.size() == 1 && targets.get(0).equalsIgnoreCase(ModuleSpec.ALL_LINEAR)) return c.withTargets(new ModuleSpec.AllLinear());
         return targets != null ? c.withTargets(new ModuleSpec.Names(targets)) : c;
