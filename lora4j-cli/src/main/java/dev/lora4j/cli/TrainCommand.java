@@ -86,6 +86,9 @@ final class TrainCommand implements Callable<Integer> {
     String schedule;
     @Option(names = "--weight-decay", defaultValue = "0.0", description = "AdamW decoupled weight decay (default: ${DEFAULT-VALUE}).")
     float weightDecay;
+    @Option(names = "--loraplus-lr-ratio", defaultValue = "0", paramLabel = "R", description = {"LoRA+: lora_B (and every 1-D trained",
+            "tensor) learns at R x --lr, as PEFT's create_loraplus_optimizer (typical 16); 0 = off (default)."})
+    float loraplusLrRatio;
     @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Clip the global gradient norm; 0 = off (default: ${DEFAULT-VALUE}).")
     float maxGradNorm;
     @Option(names = "--group-by-length", description = {"Batch texts of similar length together, the longest batch first (HF's",
@@ -103,7 +106,8 @@ final class TrainCommand implements Callable<Integer> {
             "a difference is refused unless named with --override)."})
     boolean resume;
     @Option(names = "--override", split = ",", paramLabel = "NAME", description = {"With --resume: settings that may differ from the",
-            "checkpoint's, named deliberately: lr, schedule, warmup, weight_decay, max_grad_norm, epochs, max_steps."})
+            "checkpoint's, named deliberately: lr, schedule, warmup, weight_decay, max_grad_norm, epochs, max_steps,",
+            "loraplus_lr_ratio."})
     Set<String> overrides = Set.of();
     @Option(names = "--overwrite", description = "Replace a previous run in --out (never files lora4j did not write, never an input).")
     boolean overwrite;
@@ -127,7 +131,8 @@ final class TrainCommand implements Callable<Integer> {
                     .method(full ? Method.full() : headOnly ? Method.headOnly() : Method.lora(loraConfig()))
                     .config(TrainConfig.builder().lr(lr).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum)
                             .seqLen(seqLen == null ? 0 : seqLen).warmup(warmup).schedule(schedule()).weightDecay(weightDecay)
-                            .maxGradNorm(maxGradNorm).seed(seed).evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength).build())
+                            .maxGradNorm(maxGradNorm).seed(seed).evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength)
+                            .loraplusLrRatio(loraplusLrRatio).build())
                     .baseDtype(baseDtype()).resume(resume).overwrite(overwrite).overrides(overrides).listener(report).build();
             if (dryRun) {
                 report.onPlan(fineTune.plan());
