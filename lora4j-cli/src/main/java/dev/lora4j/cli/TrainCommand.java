@@ -62,6 +62,9 @@ public final class TrainCommand implements Callable<Integer> {
     String targetsRegex;
     @Option(names = "--rslora", description = "Scale by alpha / sqrt(r) (rsLoRA).")
     boolean rslora;
+    @Option(names = "--use-dora", description = {"DoRA (PEFT's use_dora): a trainable magnitude per output row beside A and B,",
+            "W' = m * (W + s*B*A) / ||W + s*B*A|| per row; saved as lora_magnitude_vector."})
+    boolean useDora;
     @Option(names = "--full", description = "Train every parameter instead (the baseline LoRA is compared with); writes a full model.")
     boolean full;
     @Option(names = "--head-only", description = "seq-cls: train only the classification head (and a newly initialised pooler) on the "
@@ -90,6 +93,9 @@ public final class TrainCommand implements Callable<Integer> {
     String schedule;
     @Option(names = "--weight-decay", defaultValue = "0.0", description = "AdamW decoupled weight decay (default: ${DEFAULT-VALUE}).")
     float weightDecay;
+    @Option(names = "--loraplus-lr-ratio", defaultValue = "0", paramLabel = "R", description = {"LoRA+: lora_B (and every 1-D trained",
+            "tensor) learns at R x --lr, as PEFT's create_loraplus_optimizer (typical 16); 0 = off (default)."})
+    float loraplusLrRatio;
     @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Clip the global gradient norm; 0 = off (default: ${DEFAULT-VALUE}).")
     float maxGradNorm;
     @Option(names = "--group-by-length", description = {"Batch texts of similar length together, the longest batch first (HF's",
@@ -107,7 +113,8 @@ public final class TrainCommand implements Callable<Integer> {
             "a difference is refused unless named with --override)."})
     boolean resume;
     @Option(names = "--override", split = ",", paramLabel = "NAME", description = {"With --resume: settings that may differ from the",
-            "checkpoint's, named deliberately: lr, schedule, warmup, weight_decay, max_grad_norm, epochs, max_steps."})
+            "checkpoint's, named deliberately: lr, schedule, warmup, weight_decay, max_grad_norm, epochs, max_steps,",
+            "loraplus_lr_ratio."})
     Set<String> overrides = Set.of();
     @Option(names = "--overwrite", description = "Replace a previous run in --out (never files lora4j did not write, never an input).")
     boolean overwrite;
@@ -174,7 +181,8 @@ public final class TrainCommand implements Callable<Integer> {
                 .method(full ? Method.full() : headOnly ? Method.headOnly() : Method.lora(loraConfig()))
                 .config(TrainConfig.builder().lr(lr).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum)
                         .seqLen(seqLen == null ? 0 : seqLen).warmup(warmup).schedule(schedule()).weightDecay(weightDecay)
-                        .maxGradNorm(maxGradNorm).seed(seed).evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength).build())
+                        .maxGradNorm(maxGradNorm).seed(seed).evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength)
+                        .loraplusLrRatio(loraplusLrRatio).build())
                 .baseDtype(baseDtype()).resume(resume).overwrite(overwrite).overrides(overrides);
     }
 
@@ -197,7 +205,8 @@ public final class TrainCommand implements Callable<Integer> {
 
     private LoraConfig loraConfig() {
         if (targets != null && targetsRegex != null) throw new Lora4jException("give --targets or --targets-regex, not both");
-        LoraConfig c = LoraConfig.peftDefaults().withR(rank).withAlpha(alpha != null ? alpha : 2.0 * rank).withDropout(dropout).withRslora(rslora);
+        LoraConfig c = LoraConfig.peftDefaults().withR(rank).withAlpha(alpha != null ? alpha : 2.0 * rank).withDropout(dropout).withRslora(rslora)
+                .withDora(useDora);
         if (targetsRegex != null) return c.withTargets(new ModuleSpec.Regex(targetsRegex));
         if (targets != null && targets.size() == 1 && targets.get(0).equalsIgnoreCase(ModuleSpec.ALL_LINEAR)) return c.withTargets(new ModuleSpec.AllLinear());
         return targets != null ? c.withTargets(new ModuleSpec.Names(targets)) : c;

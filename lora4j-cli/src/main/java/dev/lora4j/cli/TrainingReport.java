@@ -39,7 +39,8 @@ final class TrainingReport implements FineTune.Listener, AutoCloseable {
                 out.println(p.report().summary());
             }
             case Method.Lora lora -> {
-                out.printf("LoRA r=%d alpha=%s on %d modules: %s%s%n", l.r(), fmt(l.loraAlpha()), p.report().targeted().size(),
+                out.printf("%s r=%d alpha=%s%s on %d modules: %s%s%n", l.useDora() ? "DoRA" : "LoRA", l.r(), fmt(l.loraAlpha()),
+                        l.initLoraWeights() == LoraConfig.Init.DEFAULT ? "" : " init " + l.initPeftValue(), p.report().targeted().size(),
                         String.join(", ", p.report().targeted()),
                         task == TaskType.SEQ_CLS ? "; trained in full: " + String.join(", ", l.modulesToSave()) : "");
                 out.println(p.report().summary());

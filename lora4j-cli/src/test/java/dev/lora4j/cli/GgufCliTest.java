@@ -78,6 +78,35 @@ class GgufCliTest {
         assertEquals(onGguf, ofHfDir, 1e-5 * onGguf);
     }
 
+    /** DoRA on a GGUF base and on a 4-bit one: the merged GGUF and HF directory give the adapter's loss; llama.cpp's LoRA form cannot hold it. */
+    @Test
+    void doraMergesIntoAGgufAndIsRefusedAsALlamaCppAdapter() throws IOException {
+        Path adapter = tmp.resolve("dora");
+        CliTest.Run train = CliTest.run("train", "--model", GGUF, "--data", TRAIN, "--out", adapter.toString(), "--use-dora",
+                "--rank", "4", "--lr", "1e-2", "--max-steps", "3", "--batch-size", "2", "--seq-len", "32");
+        assertEquals(0, train.status(), train.err());
+        double withAdapter = json(CliTest.run("eval", "--model", GGUF, "--adapter", adapter.toString(), "--data", VALID, "--seq-len", "32", "--json"))
+                .get("loss").asDouble();
+        Path merged = tmp.resolve("dora-merged.gguf");
+        assertEquals(0, CliTest.run("to-gguf", "--model", GGUF, "--adapter", adapter.toString(), "--out", merged.toString(), "--outtype", "f32").status());
+        double ofMerged = json(CliTest.run("eval", "--model", merged.toString(), "--data", VALID, "--seq-len", "32", "--json")).get("loss").asDouble();
+        assertEquals(withAdapter, ofMerged, 1e-5 * withAdapter);
+        Path hfDir = tmp.resolve("dora-hf");
+        assertEquals(0, CliTest.run("merge", "--model", GGUF, "--adapter", adapter.toString(), "--out", hfDir.toString()).status());
+        double ofHfDir = json(CliTest.run("eval", "--model", hfDir.toString(), "--data", VALID, "--seq-len", "32", "--json")).get("loss").asDouble();
+        assertEquals(withAdapter, ofHfDir, 1e-5 * withAdapter);
+        CliTest.Run loraOnly = CliTest.run("to-gguf", "--model", GGUF, "--adapter", adapter.toString(), "--lora-only", "--out", tmp.resolve("d.gguf").toString());
+        assertEquals(1, loraOnly.status());
+        assertTrue(loraOnly.err().contains("a DoRA adapter (use_dora) has no llama.cpp LoRA form"), loraOnly.err());
+        assertTrue(Files.notExists(tmp.resolve("d.gguf")), "no half-written output");
+
+        CliTest.Run q4 = CliTest.run("train", "--model", HF, "--data", TRAIN, "--out", tmp.resolve("dora-q4").toString(), "--use-dora",
+                "--base-dtype", "q4_0", "--max-steps", "2", "--batch-size", "2", "--seq-len", "16", "--lr", "1e-2");
+        assertEquals(0, q4.status(), q4.err());
+        JsonNode onQ4 = json(CliTest.run("eval", "--model", HF, "--adapter", tmp.resolve("dora-q4").toString(), "--data", VALID, "--seq-len", "16", "--json"));
+        assertTrue(Double.isFinite(onQ4.get("loss").asDouble()));
+    }
+
     @Test
     void trainsOnAQuantizedBase() throws IOException {
         for (String dtype : new String[] {"q8_0", "q4_0", "nf4"}) {

@@ -22,21 +22,24 @@ import java.util.Set;
 /**
  * PEFT adapter directories, as save_pretrained writes and from_pretrained reads them:
  * {@code adapter_config.json} and {@code adapter_model.safetensors} with keys
- * {@code base_model.model.<HF module path>.lora_A.weight} (r, in) and {@code .lora_B.weight} (out, r), plus
- * trained biases and modules_to_save under their own paths. Loading is strict: every tensor in the file
- * must land on an adapter parameter with its exact shape, and every adapter parameter must be in the file.
+ * {@code base_model.model.<HF module path>.lora_A.weight} (r, in) and {@code .lora_B.weight} (out, r) (and DoRA's
+ * {@code .lora_magnitude_vector} (out)), plus trained biases and modules_to_save under their own paths. Loading is
+ * strict: every tensor in the file must land on an adapter parameter with its exact shape, and every adapter parameter
+ * must be in the file.
  */
 public final class AdapterIO {
     public static final String CONFIG_FILE = "adapter_config.json";
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
     public static final String KEY_PREFIX = "base_model.model.";
+    /** DoRA's magnitude vector (out) beside lora_A and lora_B, saved without a ".weight" suffix as PEFT saves it. */
+    public static final String MAGNITUDE = "lora_magnitude_vector";
 
     private AdapterIO() {}
 
     /**
      * The adapter's tensors under their PEFT keys, from the model's structure and the config, as PEFT's
-     * get_peft_model_state_dict chooses them: every LoRA layer's lora_A and lora_B; the biases that {@code bias} trains
-     * ("all": every bias; "lora_only": those of the adapted layers); and every parameter of the modules named in
+     * get_peft_model_state_dict chooses them: every LoRA layer's lora_A and lora_B (and DoRA's magnitude); the biases that
+     * {@code bias} trains ("all": every bias; "lora_only": those of the adapted layers); and every parameter of the modules named in
      * modules_to_save. Whether a tensor has a gradient plays no part.
      */
     public static Map<String, Tensor> tensors(Model model, LoraConfig config) {
@@ -51,7 +54,7 @@ public final class AdapterIO {
         model.module().namedParameters().forEach((name, p) -> {
             int dot = name.lastIndexOf('.');
             String module = dot < 0 ? "" : name.substring(0, dot);
-            boolean lora = name.endsWith(".lora_A.weight") || name.endsWith(".lora_B.weight");
+            boolean lora = name.endsWith(".lora_A.weight") || name.endsWith(".lora_B.weight") || name.endsWith("." + MAGNITUDE);
             boolean bias = name.endsWith(".bias") && switch (config.bias()) {
                 case ALL -> true;
                 case LORA_ONLY -> module.endsWith(".base_layer") && layers.containsKey(module.substring(0, module.length() - ".base_layer".length()));

@@ -1,9 +1,12 @@
 // A PEFT LoRA adapter read for a base model without being injected into it, so that one base serves many adapters at
 // once (S-LoRA's and Punica's adapters beside a shared base): per targeted linear layer its lora_A, lora_B and scale,
-// chosen and checked as AdapterIO.load chooses and checks them (PEFT's target matching, strict keys and shapes).
+// chosen and checked as AdapterIO.load chooses and checks them (PEFT's target matching, strict keys and shapes). A DoRA
+// layer's output is f⊙(x·Wᵀ + s·x·Aᵀ·Bᵀ) + b with f = m / ‖W + s·B·A‖ per output row: W and the adapter are fixed while
+// served, so f is computed once here and each row gets its adapter's update and factor (exact, no merged copy of W).
 package dev.lora4j.lora;
 
 import dev.lora4j.Lora4jException;
+import dev.lora4j.autograd.DoraDelta;
 import dev.lora4j.io.SafetensorsFile;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.LinearAdapter;
@@ -20,8 +23,8 @@ import java.util.Map;
 
 /**
  * The updates of one adapter, keyed by the base's linear layers; immutable once read, so any number of threads and
- * batches may share it. Only adapters made of lora_A and lora_B are held apart: one that also trains biases or
- * modules_to_save changes base weights, so it is refused (merge it, or load it with {@link AdapterIO#load}).
+ * batches may share it. Only adapters made of lora_A and lora_B (and DoRA's magnitudes) are held apart: one that also
+ * trains biases or modules_to_save changes base weights, so it is refused (merge it, or load it with {@link AdapterIO#load}).
  */
 public final class AdapterWeights implements LinearAdapter {
     private final LoraConfig config;
@@ -33,7 +36,8 @@ public final class AdapterWeights implements LinearAdapter {
         this.config = config;
         this.updates = updates;
         this.maxRank = updates.values().stream().mapToInt(Update::rank).max().orElse(0);
-        this.bytes = updates.values().stream().mapToLong(u -> 4L * (u.a().size() + u.b().size())).sum();
+        this.bytes = updates.values().stream()
+                .mapToLong(u -> 4L * (u.a().size() + u.b().size() + (u.doraFactor() == null ? 0 : u.doraFactor().length))).sum();
     }
 
     /** The adapter in the PEFT directory {@code dir}, for the linear layers of {@code base} (which stays unchanged). */
@@ -48,6 +52,11 @@ public final class AdapterWeights implements LinearAdapter {
             throw new Lora4jException(dir + ": the adapter trains whole modules (modules_to_save " + config.modulesToSave()
                     + "), which replace parts of the base; only lora_A/lora_B adapters can share a base: merge this one instead");
         }
+        if (config.initLoraWeights().isPissa()) {
+            throw new Lora4jException(dir + ": the adapter's init_lora_weights is \"" + config.initPeftValue() + "\": PEFT loads it by "
+                    + "replacing the base with its PiSSA residual, so it cannot share a base; serve the converted adapter "
+                    + "(lora4j train writes PiSSA runs converted to plain LoRA) or merge this one");
+        }
         String prefix = AdapterIO.KEY_PREFIX + base.peftPrefix();
         Map<String, Linear> targets = LoraInjector.targets(base, config);
         Map<String, Shape> expected = new LinkedHashMap<>();
@@ -55,6 +64,7 @@ public final class AdapterWeights implements LinearAdapter {
             int r = config.rankFor(base.peftPrefix() + name);
             expected.put(prefix + name + ".lora_A.weight", new Shape(r, l.inFeatures()));
             expected.put(prefix + name + ".lora_B.weight", new Shape(l.outFeatures(), r));
+            if (config.useDora()) expected.put(prefix + name + "." + AdapterIO.MAGNITUDE, new Shape(l.outFeatures()));
         });
         Map<Linear, Update> updates = new IdentityHashMap<>();
         try (SafetensorsFile f = SafetensorsFile.open(weights)) {
@@ -77,7 +87,15 @@ public final class AdapterWeights implements LinearAdapter {
                 Tensor b = Tensor.zeros(expected.get(prefix + name + ".lora_B.weight").dims());
                 f.readInto(prefix + name + ".lora_A.weight", a.data());
                 f.readInto(prefix + name + ".lora_B.weight", b.data());
-                updates.put(l, new Update(a, b, (float) config.scaleFor(base.peftPrefix() + name)));
+                float scale = (float) config.scaleFor(base.peftPrefix() + name);
+                float[] factor = null;
+                if (config.useDora()) {
+                    float[] m = new float[l.outFeatures()];
+                    f.readInto(prefix + name + "." + AdapterIO.MAGNITUDE, m);
+                    factor = DoraDelta.factor(m, DoraDelta.weightNorms(l.weight().storage(), l.fanInFanOut(), l.outFeatures(),
+                            l.inFeatures(), a.data(), b.data(), a.dim(0), scale));
+                }
+                updates.put(l, new Update(a, b, scale, factor));
             });
         }
         return new AdapterWeights(config, updates);

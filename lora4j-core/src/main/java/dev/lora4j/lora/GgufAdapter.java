@@ -30,6 +30,10 @@ public final class GgufAdapter {
         if (layout == null) throw new Lora4jException("model_type '" + model.modelType() + "' has no llama.cpp architecture lora4j writes");
         Map<String, LoraLinear> layers = LoraInjector.loraLayers(model);
         if (layers.isEmpty()) throw new Lora4jException("the adapter adapts no module: nothing to write");
+        if (config.useDora()) {
+            throw new Lora4jException("a DoRA adapter (use_dora) has no llama.cpp LoRA form: its lora_magnitude_vector rescales each row of W; "
+                    + "merge it into a whole model instead (to-gguf without --lora-only)");
+        }
         List<String> other = AdapterIO.tensors(model, config).keySet().stream().filter(k -> !k.endsWith(".lora_A.weight") && !k.endsWith(".lora_B.weight")).toList();
         if (!other.isEmpty()) {
             throw new Lora4jException("a llama.cpp LoRA adapter holds only lora_a and lora_b, but this adapter also trains " + String.join(", ", other)

@@ -23,8 +23,8 @@ import java.util.regex.PatternSyntaxException;
  */
 public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec targetModules,
                          ModuleSpec excludeModules, List<Integer> layersToTransform, List<String> layersPattern,
-                         Bias bias, boolean useRslora, Map<String, Integer> rankPattern,
-                         Map<String, Double> alphaPattern, Init initLoraWeights, boolean fanInFanOut,
+                         Bias bias, boolean useRslora, boolean useDora, Map<String, Integer> rankPattern,
+                         Map<String, Double> alphaPattern, Init initLoraWeights, int pissaNiter, boolean fanInFanOut,
                          List<String> modulesToSave, String taskType, String baseModelNameOrPath) {
 
     /** Which biases train: PEFT's {@code bias} ("none", "all", "lora_only"). */
@@ -41,22 +41,25 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
         }
     }
 
-    /** How A and B start: PEFT's {@code init_lora_weights} (only these three; PiSSA, OLoRA, LoftQ, EVA... are refused). */
+    /** How A and B start: PEFT's {@code init_lora_weights} (only these; OLoRA, LoftQ, EVA, CorDA... are refused). */
     public enum Init {
         /** {@code true}: A kaiming-uniform (a = √5), B = 0, so the adapter starts as a no-op. */
         DEFAULT,
         /** {@code "gaussian"}: A ~ N(0, std = 1/r), B = 0. */
         GAUSSIAN,
         /** {@code false}: A and B keep nn.Linear's own kaiming-uniform init; B is not zero. */
-        RANDOM;
+        RANDOM,
+        /**
+         * {@code "pissa"}: A and B from the top-r singular triplets of W (full SVD), W replaced by W − scale·B·A, so the
+         * model starts unchanged (Meng et al. 2024, arXiv 2404.02948).
+         */
+        PISSA,
+        /** {@code "pissa_niter_K"}: PiSSA from a randomized SVD with K subspace iterations ({@link #pissaNiter}). */
+        PISSA_NITER;
 
-        /** The adapter_config.json value: true, "gaussian" or false. */
-        public Object peftValue() {
-            return switch (this) {
-                case DEFAULT -> Boolean.TRUE;
-                case GAUSSIAN -> "gaussian";
-                case RANDOM -> Boolean.FALSE;
-            };
+        /** Whether A and B come from W's singular vectors, and W is replaced by the residual. */
+        public boolean isPissa() {
+            return this == PISSA || this == PISSA_NITER;
         }
     }
 
@@ -102,6 +105,10 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
             }
         }
         if (initLoraWeights == null) throw new Lora4jException("field 'init_lora_weights' is not set, expected true, false or \"gaussian\"");
+        if (pissaNiter < 0) throw field("init_lora_weights", "\"pissa_niter_" + pissaNiter + '"', "pissa_niter_K with K >= 0");
+        if (pissaNiter != 0 && initLoraWeights != Init.PISSA_NITER) {
+            throw new IllegalArgumentException("pissaNiter " + pissaNiter + " is only meaningful with Init.PISSA_NITER");
+        }
         modulesToSave = modulesToSave == null ? null : List.copyOf(modulesToSave);
         if (modulesToSave != null) for (String m : modulesToSave) checkRegex("modules_to_save", m, savedModuleRegex(m));
         if (taskType != null && !TASK_TYPES.contains(taskType)) throw field("task_type", '"' + taskType + '"', "one of " + TASK_TYPES);
@@ -109,8 +116,8 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
 
     /** PEFT's {@code LoraConfig()} as from_pretrained fills missing fields: r 8, alpha 8, no targets, no task. */
     public static LoraConfig peftDefaults() {
-        return new LoraConfig(8, 8, 0.0, null, null, null, null, Bias.NONE, false, Map.of(), Map.of(), Init.DEFAULT,
-                false, null, null, null);
+        return new LoraConfig(8, 8, 0.0, null, null, null, null, Bias.NONE, false, false, Map.of(), Map.of(), Init.DEFAULT,
+                0, false, null, null, null);
     }
 
     /**
@@ -146,9 +153,23 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
     public LoraConfig withExcludes(ModuleSpec excludes) { return edit(d -> d.excludeModules = excludes); }
     public LoraConfig withBias(Bias bias) { return edit(d -> d.bias = bias); }
     public LoraConfig withRslora(boolean on) { return edit(d -> d.useRslora = on); }
+    /** DoRA: a trainable magnitude per output row beside A and B (PEFT's use_dora). */
+    public LoraConfig withDora(boolean on) { return edit(d -> d.useDora = on); }
     public LoraConfig withRankPattern(Map<String, Integer> p) { return edit(d -> d.rankPattern = p); }
     public LoraConfig withAlphaPattern(Map<String, Double> p) { return edit(d -> d.alphaPattern = p); }
-    public LoraConfig withInit(Init init) { return edit(d -> d.initLoraWeights = init); }
+    public LoraConfig withInit(Init init) {
+        return edit(d -> {
+            d.initLoraWeights = init;
+            d.pissaNiter = 0;
+        });
+    }
+    /** PiSSA from a randomized SVD with {@code niter} subspace iterations: {@code init_lora_weights = "pissa_niter_<niter>"}. */
+    public LoraConfig withPissaNiter(int niter) {
+        return edit(d -> {
+            d.initLoraWeights = Init.PISSA_NITER;
+            d.pissaNiter = niter;
+        });
+    }
     public LoraConfig withFanInFanOut(boolean on) { return edit(d -> d.fanInFanOut = on); }
     public LoraConfig withModulesToSave(List<String> names) { return edit(d -> d.modulesToSave = names); }
     public LoraConfig withTaskType(String taskType) { return edit(d -> d.taskType = taskType); }
@@ -160,6 +181,17 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
             d.layersToTransform = layersToTransform;
             d.layersPattern = layersPattern;
         });
+    }
+
+    /** The adapter_config.json value of init_lora_weights: true, false, "gaussian", "pissa" or "pissa_niter_K". */
+    public Object initPeftValue() {
+        return switch (initLoraWeights) {
+            case DEFAULT -> Boolean.TRUE;
+            case GAUSSIAN -> "gaussian";
+            case RANDOM -> Boolean.FALSE;
+            case PISSA -> "pissa";
+            case PISSA_NITER -> "pissa_niter_" + pissaNiter;
+        };
     }
 
     /** The rank of this module: the first rank_pattern key that matches it (get_pattern_key), else r. */
@@ -246,7 +278,8 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
         List<Integer> layersToTransform;
         List<String> layersPattern, modulesToSave;
         Bias bias;
-        boolean useRslora, fanInFanOut;
+        boolean useRslora, useDora, fanInFanOut;
+        int pissaNiter;
         Map<String, Integer> rankPattern;
         Map<String, Double> alphaPattern;
         Init initLoraWeights;
@@ -256,14 +289,14 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
             r = c.r; loraAlpha = c.loraAlpha; loraDropout = c.loraDropout;
             targetModules = c.targetModules; excludeModules = c.excludeModules;
             layersToTransform = c.layersToTransform; layersPattern = c.layersPattern; bias = c.bias;
-            useRslora = c.useRslora; rankPattern = c.rankPattern; alphaPattern = c.alphaPattern;
+            useRslora = c.useRslora; useDora = c.useDora; pissaNiter = c.pissaNiter; rankPattern = c.rankPattern; alphaPattern = c.alphaPattern;
             initLoraWeights = c.initLoraWeights; fanInFanOut = c.fanInFanOut; modulesToSave = c.modulesToSave;
             taskType = c.taskType; baseModelNameOrPath = c.baseModelNameOrPath;
         }
 
         LoraConfig build() {
             return new LoraConfig(r, loraAlpha, loraDropout, targetModules, excludeModules, layersToTransform,
-                    layersPattern, bias, useRslora, rankPattern, alphaPattern, initLoraWeights, fanInFanOut,
+                    layersPattern, bias, useRslora, useDora, rankPattern, alphaPattern, initLoraWeights, pissaNiter, fanInFanOut,
                     modulesToSave, taskType, baseModelNameOrPath);
         }
     }

@@ -18,10 +18,13 @@ import java.util.TreeMap;
 final class LoraConfigJson {
     /** Fields that change what an adapter computes and that lora4j does not implement: refused unless at their default. */
     private static final Map<String, String> UNSUPPORTED = Map.of(
-            "use_dora", "DoRA", "lora_bias", "a bias on lora_B", "use_qalora", "QA-LoRA",
+            "lora_bias", "a bias on lora_B", "use_qalora", "QA-LoRA",
             "layer_replication", "layer replication", "target_parameters", "LoRA on nn.Parameter targets",
             "trainable_token_indices", "trainable tokens", "alora_invocation_tokens", "activated LoRA",
             "arrow_config", "Arrow routing");
+
+    /** PEFT's "pissa_niter_[number of iters]": the subspace iterations of the randomized SVD. */
+    private static final String PISSA_NITER = "pissa_niter_[0-9]{1,9}";
 
     private LoraConfigJson() {}
 
@@ -62,9 +65,11 @@ final class LoraConfigJson {
             d.layersPattern = strings(root.get("layers_pattern"), "layers_pattern", true);
             d.bias = LoraConfig.Bias.fromPeft(c.stringOr("bias", "none"));
             d.useRslora = c.boolOr("use_rslora", false);
+            d.useDora = c.boolOr("use_dora", false);
             d.rankPattern = numbers(root.get("rank_pattern"), "rank_pattern", true);
             d.alphaPattern = numbers(root.get("alpha_pattern"), "alpha_pattern", false);
             d.initLoraWeights = init(root.get("init_lora_weights"));
+            d.pissaNiter = d.initLoraWeights == LoraConfig.Init.PISSA_NITER ? pissaNiter(root.get("init_lora_weights").textValue()) : 0;
             d.fanInFanOut = c.boolOr("fan_in_fan_out", false);
             d.modulesToSave = strings(root.get("modules_to_save"), "modules_to_save", false);
             d.taskType = c.stringOr("task_type", null);
@@ -126,11 +131,17 @@ final class LoraConfigJson {
         if (v == null || v.isNull()) return LoraConfig.Init.DEFAULT;
         if (v.isBoolean()) return v.booleanValue() ? LoraConfig.Init.DEFAULT : LoraConfig.Init.RANDOM;
         if (v.isTextual() && v.textValue().toLowerCase(Locale.ROOT).equals("gaussian")) return LoraConfig.Init.GAUSSIAN;
+        if (v.isTextual() && v.textValue().equals("pissa")) return LoraConfig.Init.PISSA;
+        if (v.isTextual() && v.textValue().matches(PISSA_NITER)) return LoraConfig.Init.PISSA_NITER;
         if (v.isTextual()) {
             throw new Lora4jException("field 'init_lora_weights' is " + v + ": that initialisation is not supported by lora4j"
-                    + " (supported: true, false, \"gaussian\")");
+                    + " (supported: true, false, \"gaussian\", \"pissa\", \"pissa_niter_K\")");
         }
-        throw wrongType("init_lora_weights", v, "true, false or \"gaussian\"");
+        throw wrongType("init_lora_weights", v, "true, false, \"gaussian\", \"pissa\" or \"pissa_niter_K\"");
+    }
+
+    private static int pissaNiter(String value) {
+        return Integer.parseInt(value.substring("pissa_niter_".length()));
     }
 
     private static Lora4jException wrongType(String field, JsonNode v, String expected) {
@@ -150,7 +161,7 @@ final class LoraConfigJson {
         m.put("exclude_modules", c.excludeModules() == null ? null : c.excludeModules().jsonValue());
         m.put("fan_in_fan_out", c.fanInFanOut());
         m.put("inference_mode", true);
-        m.put("init_lora_weights", c.initLoraWeights().peftValue());
+        m.put("init_lora_weights", c.initPeftValue());
         m.put("layer_replication", null);
         m.put("layers_pattern", c.layersPattern());
         m.put("layers_to_transform", c.layersToTransform());
@@ -167,7 +178,7 @@ final class LoraConfigJson {
         m.put("revision", null);
         m.put("target_modules", c.targetModules() == null ? null : c.targetModules().jsonValue());
         m.put("task_type", c.taskType());
-        m.put("use_dora", false);
+        m.put("use_dora", c.useDora());
         m.put("use_rslora", c.useRslora());
         StringBuilder out = new StringBuilder();
         value(out, m, 0);

@@ -42,8 +42,7 @@ public final class LoraInjector {
         List<String> targeted = new ArrayList<>();
         for (Map.Entry<String, Linear> e : targets.entrySet()) {
             String path = prefix + e.getKey();
-            LoraLinear lora = new LoraLinear(e.getValue(), config.rankFor(path), (float) config.scaleFor(path),
-                    (float) config.loraDropout(), config.initLoraWeights(), rnd.split());
+            LoraLinear lora = new LoraLinear(e.getValue(), config.rankFor(path), (float) config.scaleFor(path), config, rnd.split());
             int dot = e.getKey().lastIndexOf('.');
             root.find(dot < 0 ? "" : e.getKey().substring(0, dot)).replaceChild(e.getKey().substring(dot + 1), lora);
             if (config.bias() == LoraConfig.Bias.LORA_ONLY && lora.base().bias() != null) lora.base().bias().requiresGrad(true);

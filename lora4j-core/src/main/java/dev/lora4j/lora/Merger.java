@@ -9,7 +9,8 @@ import java.util.Map;
 
 /**
  * Folds LoRA updates into the base weights for inference at no extra cost (PEFT's merge_and_unload):
- * {@code W += scale·B·A}, transposed for Conv1D storage; and back ({@code unmerge}). Every ΔW and every
+ * {@code W += scale·B·A}, transposed for Conv1D storage (DoRA: {@code W ← m ⊙ (W + scale·B·A) / ‖W + scale·B·A‖_row});
+ * and back ({@code unmerge}). Every ΔW and every
  * merged weight is checked finite, and every ΔW no larger than {@value #MAX_RELATIVE_UPDATE} times its W (Frobenius
  * norms; a trained adapter's update is a small fraction of W, a diverged one is orders of magnitude larger), before
  * any weight changes, so a bad adapter leaves the model untouched.
@@ -30,7 +31,7 @@ public final class Merger {
         Map<String, float[]> deltas = new LinkedHashMap<>();
         LoraInjector.loraLayers(model).forEach((name, layer) -> {
             if (layer.merged()) return;
-            float[] d = layer.deltaWeight();
+            float[] d = layer.mergeDelta();
             float[] w = layer.base().weight().toFloat32().data();          // a compact (bf16, quantized) base is widened first
             int in = layer.base().inFeatures(), out = layer.base().outFeatures();
             double dd = 0, ww = 0;
@@ -53,14 +54,14 @@ public final class Merger {
             deltas.put(name, d);
         });
         Map<String, LoraLinear> layers = LoraInjector.loraLayers(model);
-        deltas.forEach((name, d) -> layers.get(name).applyDelta(d, +1));
+        deltas.forEach((name, d) -> layers.get(name).merge(d));
         return new ArrayList<>(deltas.keySet());
     }
 
     /** Subtracts the update of every merged LoRA layer again. */
     public static void unmerge(Model model) {
         LoraInjector.loraLayers(model).values().forEach(layer -> {
-            if (layer.merged()) layer.applyDelta(layer.deltaWeight(), -1);
+            if (layer.merged()) layer.unmerge();
         });
     }
 }

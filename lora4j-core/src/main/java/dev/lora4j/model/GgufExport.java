@@ -51,7 +51,7 @@ public final class GgufExport {
         kv.putAll(tokenizer(base, model));
         List<GgufWriter.Entry> tensors = new ArrayList<>();
         model.module().namedParameters().forEach((name, t) -> {
-            if (name.contains(".lora_A.") || name.contains(".lora_B.")) return;
+            if (isAdapterParameter(name)) return;
             String hf = name.replace(".base_layer.", ".");
             String gguf = layout.tensorName(hf);
             if (gguf == null) throw new Lora4jException(base + ": tensor '" + hf + "' has no name in llama.cpp's " + layout.architecture());
@@ -111,5 +111,10 @@ public final class GgufExport {
         }
         JsonNode t = tokenizerConfig == null ? null : tokenizerConfig.get("chat_template");
         return t != null && t.isTextual() ? t.asText() : null;
+    }
+
+    /** A LoRA layer's own parameter (lora_A, lora_B, DoRA's lora_magnitude_vector): not part of a merged model. */
+    static boolean isAdapterParameter(String name) {
+        return name.contains(".lora_A.") || name.contains(".lora_B.") || name.endsWith(".lora_magnitude_vector");
     }
 }

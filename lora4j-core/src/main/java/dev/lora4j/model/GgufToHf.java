@@ -46,7 +46,7 @@ public final class GgufToHf {
         }
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         model.module().namedParameters().forEach((name, t) -> {
-            if (name.contains(".lora_A.") || name.contains(".lora_B.")) return;
+            if (GgufExport.isAdapterParameter(name)) return;
             float[] v = new float[t.size()];
             t.storage().widen(0, v, 0, v.length);
             tensors.put(name.replace(".base_layer.", "."), new Tensor(t.shape(), v));

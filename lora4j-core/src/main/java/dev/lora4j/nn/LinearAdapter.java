@@ -10,14 +10,24 @@ public interface LinearAdapter {
     Update update(Linear layer);
 
     /**
-     * ΔW = scale·B·A, A (r, in) and B (out, r) as PEFT's lora_A and lora_B weights: a layer's output y = x·Wᵀ gets
-     * scale·(x·Aᵀ)·Bᵀ added, as an unmerged LoRA layer in evaluation mode adds it.
+     * ΔW = scale·B·A, A (r, in) and B (out, r) as PEFT's lora_A and lora_B weights: a layer's output y = x·Wᵀ + b gets
+     * scale·(x·Aᵀ)·Bᵀ added, as an unmerged LoRA layer in evaluation mode adds it. A DoRA layer also has its factor
+     * f = m / ‖W + scale·B·A‖ per output row (fixed, since neither W nor the adapter changes while served), and its
+     * output becomes f⊙(x·Wᵀ + scale·x·Aᵀ·Bᵀ) + b; null for plain LoRA.
      */
-    record Update(Tensor a, Tensor b, float scale) {
+    record Update(Tensor a, Tensor b, float scale, float[] doraFactor) {
         public Update {
             if (a.shape().rank() != 2 || b.shape().rank() != 2 || b.dim(1) != a.dim(0)) {
                 throw new IllegalArgumentException("lora_B " + b.shape() + " does not match lora_A " + a.shape());
             }
+            if (doraFactor != null && doraFactor.length != b.dim(0)) {
+                throw new IllegalArgumentException("DoRA factor of " + doraFactor.length + " rows for lora_B " + b.shape());
+            }
+        }
+
+        /** A plain LoRA update. */
+        public Update(Tensor a, Tensor b, float scale) {
+            this(a, b, scale, null);
         }
 
         public int rank() {

@@ -5,6 +5,7 @@
 package dev.lora4j.nn;
 
 import dev.lora4j.Lora4jException;
+import dev.lora4j.autograd.DoraDelta;
 import dev.lora4j.autograd.LoraDelta;
 import dev.lora4j.autograd.MatMul;
 import dev.lora4j.autograd.Tape;
@@ -191,8 +192,12 @@ public final class SequenceBatch {
         if (size() == 1) {
             Tensor y = layer.forward(tape, x);
             LinearAdapter adapter = sequences.getFirst().adapter;
-            LinearAdapter.Update u = adapter == null ? null : adapter.update(baseLinear(layer));
-            return u == null ? y : LoraDelta.addInto(tape, y, x, u.a(), u.b(), u.scale());
+            Linear linear = adapter == null ? null : baseLinear(layer);
+            LinearAdapter.Update u = adapter == null ? null : adapter.update(linear);
+            if (u == null) return y;
+            if (u.doraFactor() == null) return LoraDelta.addInto(tape, y, x, u.a(), u.b(), u.scale());
+            DoraDelta.addIntoWithFactor(y, x, linear.bias(), u.a(), u.b(), u.doraFactor(), u.scale());
+            return y;
         }
         Linear linear = baseLinear(layer);
         if (!rowPerSequence(x)) {
@@ -240,7 +245,8 @@ public final class SequenceBatch {
 
     /**
      * y += scale·(x·Aᵀ)·Bᵀ for each run of consecutive rows (one per sequence) that share an adapter: the shrink to r
-     * columns then the expand of Punica's SGMV, each row as {@link LoraDelta} computes it for a lone row.
+     * columns then the expand of Punica's SGMV, each row as {@link LoraDelta} computes it for a lone row; a DoRA update
+     * as {@link DoraDelta} computes it for a lone row (y − b scaled by its factor, plus its factor times the update).
      */
     private void addUpdates(Linear linear, Tensor x, Tensor y) {
         int in = x.dim(-1), out = y.dim(-1);
@@ -250,7 +256,14 @@ public final class SequenceBatch {
             int s1 = s0 + 1;
             while (s1 < size() && sequences.get(s1).adapter == adapter) s1++;
             LinearAdapter.Update u = adapter == null ? null : adapter.update(linear);
-            if (u != null) {
+            if (u != null && u.doraFactor() != null) {
+                int g = s1 - s0, r = u.rank();
+                float[] us = new float[g * r], l = new float[g * out], p = Arrays.copyOfRange(Y, s0 * out, s1 * out);
+                Gemm.rowsAbt(us, 0, r, X, s0 * in, in, u.a().storage(), 0, in, g, r, in, false);        // x·Aᵀ (g, r)
+                Gemm.rowsAbt(l, 0, out, us, 0, r, u.b().storage(), 0, r, g, out, r, false);            // x·Aᵀ·Bᵀ (g, out)
+                if (linear.bias() != null) DoraDelta.subtractRows(p, linear.bias().data(), g, out);
+                DoraDelta.combine(Y, s0 * out, p, l, u.doraFactor(), u.scale(), g, out);
+            } else if (u != null) {
                 int g = s1 - s0, r = u.rank();
                 float[] us = new float[g * r];                                                     // s·x·Aᵀ (g, r)
                 Gemm.rowsAbt(us, 0, r, X, s0 * in, in, u.a().storage(), 0, in, g, r, in, false);

@@ -100,6 +100,9 @@ public final class FineTune {
         this.preparedModel = b.preparedModel;
         if (resume && overwrite) throw new Lora4jException("a run is either resumed or overwritten, not both");
         if (!overrides.isEmpty() && !resume) throw new Lora4jException("settings can only be overridden when resuming");
+        if (config.loraplusLrRatio() > 0 && !(method instanceof Method.Lora)) {
+            throw new Lora4jException("loraplus_lr_ratio speeds up lora_B, which only a LoRA run has (not full or head-only training)");
+        }
         RunSettings.checkOverridable(overrides);
     }
 

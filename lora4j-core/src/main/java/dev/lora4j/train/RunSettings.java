@@ -23,7 +23,7 @@ import java.util.TreeSet;
 public record RunSettings(SortedMap<String, String> values) {
     /** The settings a resume may change when they are named: they steer the optimizer, not what a step computes. */
     public static final Set<String> OVERRIDABLE = Collections.unmodifiableSet(new TreeSet<>(
-            Set.of("lr", "schedule", "warmup", "weight_decay", "max_grad_norm", "epochs", "max_steps")));
+            Set.of("lr", "schedule", "warmup", "weight_decay", "max_grad_norm", "epochs", "max_steps", "loraplus_lr_ratio")));
 
     public RunSettings {
         values = Collections.unmodifiableSortedMap(new TreeMap<>(values));

@@ -6,12 +6,13 @@ import dev.lora4j.Lora4jException;
  * Hyper-parameters of a training run, named as Hugging Face's TrainingArguments name them. {@code maxSteps} > 0
  * overrides {@code epochs}; {@code evalEvery} / {@code saveEvery} of 0 mean only at the end; {@code seqLen} 0 means
  * the model's default (min(its maximum positions, 128)); {@code groupByLength} batches examples of similar length
- * together, the longest batch first (HF's group_by_length). AdamW uses β = (0.9, 0.999), eps 1e-8 as torch's defaults.
+ * together, the longest batch first (HF's group_by_length); {@code loraplusLrRatio} > 0 trains lora_B (and every
+ * 1-D trainable tensor) at that multiple of the learning rate (LoRA+, PEFT's create_loraplus_optimizer; 0 = off). AdamW uses β = (0.9, 0.999), eps 1e-8 as torch's defaults.
  * Built with {@link #builder()}; every value is checked when built.
  */
 public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int gradAccum, int seqLen, int warmup,
                           LrSchedule schedule, float weightDecay, float maxGradNorm, long seed, int evalEvery,
-                          int saveEvery, boolean groupByLength) {
+                          int saveEvery, boolean groupByLength, float loraplusLrRatio) {
     public TrainConfig {
         check(lr > 0 && Float.isFinite(lr), "learning_rate must be a positive number, got " + lr);
         check(epochs >= 0 && maxSteps >= 0, "num_train_epochs and max_steps must be 0 or more, got " + epochs + " and " + maxSteps);
@@ -24,6 +25,14 @@ public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int
         check(weightDecay >= 0 && Float.isFinite(weightDecay), "weight_decay must be 0 or more, got " + weightDecay);
         check(maxGradNorm >= 0 && Float.isFinite(maxGradNorm), "max_grad_norm must be 0 (off) or more, got " + maxGradNorm);
         check(evalEvery >= 0 && saveEvery >= 0, "eval_steps and save_steps must be 0 or more, got " + evalEvery + " and " + saveEvery);
+        check(loraplusLrRatio >= 0 && Float.isFinite(loraplusLrRatio), "loraplus_lr_ratio must be 0 (off) or more, got " + loraplusLrRatio);
+    }
+
+    /** The settings without LoRA+. */
+    public TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int gradAccum, int seqLen, int warmup, LrSchedule schedule,
+                       float weightDecay, float maxGradNorm, long seed, int evalEvery, int saveEvery, boolean groupByLength) {
+        this(lr, epochs, maxSteps, batchSize, gradAccum, seqLen, warmup, schedule, weightDecay, maxGradNorm, seed, evalEvery, saveEvery,
+                groupByLength, 0f);
     }
 
     /** lr 2e-4, 1 epoch, batch 8, the model's sequence length, cosine, no warm-up or decay, clip at 1.0, seed 42, save every 50. */
@@ -39,7 +48,7 @@ public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int
     public Builder toBuilder() {
         return new Builder().lr(lr).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum).seqLen(seqLen)
                 .warmup(warmup).schedule(schedule).weightDecay(weightDecay).maxGradNorm(maxGradNorm).seed(seed)
-                .evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength);
+                .evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength).loraplusLrRatio(loraplusLrRatio);
     }
 
     public float beta1() {
@@ -66,6 +75,7 @@ public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int
         private float weightDecay, maxGradNorm = 1f;
         private long seed = 42;
         private boolean groupByLength;
+        private float loraplusLrRatio;
 
         private Builder() {}
 
@@ -97,10 +107,12 @@ public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int
         public Builder saveEvery(int v) { saveEvery = v; return this; }
         /** Batches of examples of similar length, the longest first (HF's group_by_length). */
         public Builder groupByLength(boolean v) { groupByLength = v; return this; }
+        /** LoRA+: lora_B's learning rate over lora_A's (typical 16); 0 = off. */
+        public Builder loraplusLrRatio(float v) { loraplusLrRatio = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(lr, epochs, maxSteps, batchSize, gradAccum, seqLen, warmup, schedule, weightDecay, maxGradNorm, seed,
-                    evalEvery, saveEvery, groupByLength);
+                    evalEvery, saveEvery, groupByLength, loraplusLrRatio);
         }
     }
 }

@@ -99,7 +99,10 @@ public final class Trainer {
             if (p.requiresGrad()) trainable.put(name, p);
         });
         if (trainable.isEmpty()) throw new Lora4jException("nothing to train: no parameter requires a gradient");
-        this.adamw = new AdamW(trainable, cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay());
+        this.adamw = cfg.loraplusLrRatio() > 0
+                ? new AdamW(trainable, LoraPlus.groups(task.module(), trainable, cfg.loraplusLrRatio(), cfg.weightDecay()),
+                        cfg.beta1(), cfg.beta2(), cfg.eps())
+                : new AdamW(trainable, cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay());
         totalSteps();                                           // refuses a run too long to count before anything starts
     }
 
@@ -221,11 +224,12 @@ public final class Trainer {
 
     /** The settings of this trainer that a resume must share with the run it continues (or name as overridden). */
     private RunSettings settings() {
-        return RunSettings.empty().with("seed", cfg.seed()).with("batch_size", cfg.batchSize()).with("grad_accum", cfg.gradAccum())
+        RunSettings s = RunSettings.empty().with("seed", cfg.seed()).with("batch_size", cfg.batchSize()).with("grad_accum", cfg.gradAccum())
                 .with("seq_len", cfg.seqLen()).with("examples", task.size()).with("lr", cfg.lr()).with("schedule", cfg.schedule())
                 .with("warmup", cfg.warmup()).with("weight_decay", cfg.weightDecay()).with("max_grad_norm", cfg.maxGradNorm())
                 .with("epochs", cfg.maxSteps() > 0 ? "-" : Integer.toString(cfg.epochs())).with("max_steps", cfg.maxSteps())
                 .with("group_by_length", cfg.groupByLength());
+        return cfg.loraplusLrRatio() > 0 ? s.with("loraplus_lr_ratio", cfg.loraplusLrRatio()) : s;   // absent: runs from before LoRA+ resume
     }
 
     /**

@@ -251,6 +251,22 @@ class LoraConfigTest {
                 .contains("\"target_modules\": \"q|v\""), "a regex is written as a string");
     }
 
+    /** use_dora and PiSSA's init_lora_weights ("pissa", "pissa_niter_K") read and write as PEFT spells them. */
+    @Test
+    void doraAndPissaFieldsSurviveARoundTrip() {
+        LoraConfig c = LoraConfig.parse("{\"peft_type\": \"LORA\", \"use_dora\": true, \"init_lora_weights\": \"pissa_niter_4\"}", "x");
+        assertTrue(c.useDora());
+        assertEquals(LoraConfig.Init.PISSA_NITER, c.initLoraWeights());
+        assertEquals(4, c.pissaNiter());
+        String json = c.toJson();
+        assertTrue(json.contains("\"use_dora\": true") && json.contains("\"init_lora_weights\": \"pissa_niter_4\""), json);
+        assertEquals(c, LoraConfig.parse(json, "round trip"));
+        LoraConfig full = LoraConfig.parse("{\"peft_type\": \"LORA\", \"init_lora_weights\": \"pissa\"}", "x");
+        assertEquals(LoraConfig.Init.PISSA, full.initLoraWeights());
+        assertTrue(full.toJson().contains("\"init_lora_weights\": \"pissa\""));
+        assertEquals(0, full.withPissaNiter(2).withInit(LoraConfig.Init.GAUSSIAN).pissaNiter(), "another init drops the iterations");
+    }
+
     @Test
     void badValuesNameTheField() throws IOException {
         LoraConfig d = LoraConfig.defaults("gpt2");
@@ -285,9 +301,10 @@ class LoraConfigTest {
         assertMessage(readError("{\"peft_type\": \"LORA\", \"target_modules\": 3}"), "'target_modules'", "3");
         assertMessage(readError("{\"peft_type\": \"LORA\", \"target_modules\": [\"q\", 1]}"), "'target_modules'", "list of strings");
         assertMessage(readError("{\"peft_type\": \"LORA\", \"rank_pattern\": {\"q_proj\": 2.5}}"), "rank_pattern['q_proj']", "2.5");
-        assertMessage(readError("{\"peft_type\": \"LORA\", \"init_lora_weights\": \"pissa\"}"), "'init_lora_weights'", "pissa", "not supported");
+        assertMessage(readError("{\"peft_type\": \"LORA\", \"init_lora_weights\": \"olora\"}"), "'init_lora_weights'", "olora", "not supported");
+        assertMessage(readError("{\"peft_type\": \"LORA\", \"init_lora_weights\": \"pissa_niter_x\"}"), "'init_lora_weights'", "pissa_niter_x", "not supported");
         assertMessage(readError("{\"peft_type\": \"LORA\", \"init_lora_weights\": \"loftq\"}"), "loftq", "not supported");
-        assertMessage(readError("{\"peft_type\": \"LORA\", \"use_dora\": true}"), "'use_dora'", "DoRA", "not supported");
+        assertMessage(readError("{\"peft_type\": \"LORA\", \"lora_bias\": true}"), "'lora_bias'", "bias on lora_B", "not supported");
         assertMessage(readError("{\"peft_type\": \"LORA\", \"layer_replication\": [[0, 2]]}"), "'layer_replication'");
         Path missing = dir.resolve("nope/adapter_config.json");
         assertMessage(assertThrows(Lora4jException.class, () -> LoraConfig.read(missing)), missing.toString(), "not found");

@@ -38,10 +38,21 @@ class BatchedForwardTest {
 
     /** A random adapter (B non-zero) for the model in {@code fixture}, written as a PEFT directory. */
     private Path adapter(String fixture, ModuleSpec targets, int r, long seed) {
+        return adapter(fixture, targets, r, seed, false);
+    }
+
+    /** As above; a DoRA adapter's magnitudes are moved off the norms (factor ≠ 1), so its factor shows in the output. */
+    private Path adapter(String fixture, ModuleSpec targets, int r, long seed, boolean dora) {
         CausalLm model = ModelLoader.load(TestData.dir(fixture));
         LoraConfig config = LoraConfig.defaults(model.modelType()).withTargets(targets).withR(r).withAlpha(2.0 * r)
-                .withInit(LoraConfig.Init.RANDOM);
+                .withInit(LoraConfig.Init.RANDOM).withDora(dora);
         LoraInjector.apply(model, config, seed);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        LoraInjector.loraLayers(model).values().forEach(l -> {
+            if (l.magnitude() == null) return;
+            float[] m = l.magnitude().data();
+            for (int i = 0; i < m.length; i++) m[i] *= (float) (1 + 0.1 * rnd.nextGaussian());
+        });
         Path dir = tmp.resolve(fixture + "-" + seed);
         AdapterIO.save(dir, model, config);
         return dir;
@@ -77,10 +88,21 @@ class BatchedForwardTest {
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-tiny", "gpt2-golden", "llama-golden", "mistral-golden", "qwen2-golden"})
     void sequencesDecodedTogetherGetTheLogitsEachGetsAlone(String fixture) {
+        decodeTogether(fixture, false);
+    }
+
+    /** The same with adapter b a DoRA adapter (its factor per output row applied to its rows only), Conv1D and Linear, with and without biases. */
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2-golden", "llama-golden", "qwen2-golden"})
+    void doraAdaptersDecodedTogetherGetTheLogitsEachGetsAlone(String fixture) {
+        decodeTogether(fixture, true);
+    }
+
+    private void decodeTogether(String fixture, boolean doraB) {
         Path dir = TestData.dir(fixture);
         CausalLm base = ModelLoader.load(dir);
         base.module().train(false);
-        Path a = adapter(fixture, new ModuleSpec.AllLinear(), 4, 1), b = adapter(fixture, new ModuleSpec.AllLinear(), 2, 2);
+        Path a = adapter(fixture, new ModuleSpec.AllLinear(), 4, 1), b = adapter(fixture, new ModuleSpec.AllLinear(), 2, 2, doraB);
         Path c = adapter(fixture, LoraConfig.defaults(base.modelType()).targetModules(), 8, 3);
         AdapterWeights wa = AdapterWeights.read(a, base), wb = AdapterWeights.read(b, base), wc = AdapterWeights.read(c, base);
         // five sequences: adapters a, base, b, a, c (a run of two and lone rows); the last one joins two steps late
