@@ -9,6 +9,7 @@ import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 
+/** A safetensors element type as the header names it ("F32", "BF16", ...), with its size in bits. */
 public enum DType {
     BOOL(8),
     /** float4 e2m1, two per byte. */

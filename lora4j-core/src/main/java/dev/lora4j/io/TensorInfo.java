@@ -5,6 +5,10 @@ package dev.lora4j.io;
 import java.util.Arrays;
 import java.util.Objects;
 
+/**
+ * One safetensors header entry: {@code name}, element type, {@code shape}, and the byte range [{@code begin}, {@code end})
+ * relative to the data block.
+ */
 public record TensorInfo(String name, DType dtype, long[] shape, long begin, long end) {
     public TensorInfo {
         Objects.requireNonNull(name, "name");

@@ -5,6 +5,7 @@ package dev.lora4j.onnx;
 import java.util.Arrays;
 import java.util.Optional;
 
+/** The element type of an ONNX tensor and its {@code TensorProto.DataType} code in the file. */
 public enum OnnxDataType {
     FLOAT(1, 32), UINT8(2, 8), INT8(3, 8), UINT16(4, 16), INT16(5, 16), INT32(6, 32), INT64(7, 64),
     STRING(8, 0), BOOL(9, 8), FLOAT16(10, 16), DOUBLE(11, 64), UINT32(12, 32), UINT64(13, 64),

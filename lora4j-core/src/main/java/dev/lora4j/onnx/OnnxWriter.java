@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 
+/** Rewrites an ONNX file with new initializer values in the bytes the old ones held (same length, graph and names). */
 public final class OnnxWriter {
     private OnnxWriter() {}
 

@@ -3,6 +3,7 @@
 // (float16 needs no helper: Float.float16ToFloat and Float.floatToFloat16 are exact IEEE conversions.)
 package dev.lora4j.tensor;
 
+/** bfloat16 ↔ float32 as PyTorch converts: round to nearest even; every NaN becomes 0x7FC0. */
 public final class BFloat16 {
     private BFloat16() {}
 
