@@ -1,7 +1,7 @@
-// Thin singular value decompositions in double precision, for the rank analysis of Hu et al. 2021 (LoRA,
-// arXiv 2106.09685) §7: one-sided (Hestenes) Jacobi for a small dense matrix (Hestenes 1958; Demmel & Veselić
-// 1992; Golub & Van Loan, Matrix Computations, 4th ed., §8.6.4), Householder QR (same book, §5.2), and the SVD of
-// a low-rank product scale·B·A computed from its factors without forming it:
+// Thin singular value decompositions in double precision: one-sided (Hestenes) Jacobi for a small dense matrix
+// (Hestenes 1958; Demmel & Veselić 1992; Golub & Van Loan, Matrix Computations, 4th ed., §8.6.4), Householder QR
+// (same book, §5.2), and the SVD of a low-rank product scale·B·A computed from its factors without forming it (the rank
+// analysis of Hu et al. 2021, LoRA, arXiv 2106.09685, §7). PiSSA's initialisation (lora) decomposes base weights with it.
 //
 //   B = Q_B·R_B (m×k1, k1×r),  Aᵀ = Q_A·R_A (n×k2, k2×r),  k1 = min(m, r), k2 = min(n, r), so
 //   scale·B·A = Q_B·(scale·R_B·R_Aᵀ)·Q_Aᵀ = Q_B·C·Q_Aᵀ.  With C = U_c·Σ·V_cᵀ (k1×k2, Jacobi):
@@ -9,7 +9,7 @@
 //   orthogonal), so this is the thin SVD of ΔW: p = min(m, n, r) singular values, every other one is zero.
 //
 // Cost O((m + n)·r² + r³) instead of O(m·n·r) to form ΔW and O(m·n·min(m, n)) to decompose it.
-package dev.lora4j.analysis;
+package dev.lora4j.linalg;
 
 import java.util.Arrays;
 import java.util.Comparator;
@@ -194,7 +194,7 @@ public record Svd(double[][] u, double[] s, double[][] v) {
         return t;
     }
 
-    static double[][] identity(int n) {
+    public static double[][] identity(int n) {
         double[][] id = new double[n][n];
         for (int i = 0; i < n; i++) id[i][i] = 1;
         return id;
