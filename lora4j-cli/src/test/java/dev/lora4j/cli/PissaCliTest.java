@@ -42,6 +42,10 @@ class PissaCliTest {
         double onOriginal = eval("--adapter", out.toString()).get("loss").asDouble();
         assertEquals(inTraining, onOriginal, 1e-5 * inTraining, "eval of the written adapter on the original base");
         assertTrue(Math.abs(onOriginal - eval().get("loss").asDouble()) > 1e-4, "the adapter changes the model");
+
+        CliTest.Run dry = train(tmp.resolve("dry"), "pissa", "3", "--dry-run");
+        assertEquals(0, dry.status(), dry.err());
+        assertTrue(dry.out().contains("transformer.h.1.mlp.c_proj"), dry.out());
     }
 
     @Test
