@@ -90,9 +90,11 @@ public class SvdTest {
     @Test
     void jacobiOnWideAndTallMatrices() {
         Random rnd = new Random(4);
-        for (double[][] m : new double[][][] {gaussian(rnd, 5, 17), gaussian(rnd, 17, 5), gaussian(rnd, 1, 4)}) {
+        double[][] tallRank2 = explicit(gaussian(rnd, 30, 2), gaussian(rnd, 2, 6), 1);   // through QR first, four zero values
+        for (double[][] m : new double[][][] {gaussian(rnd, 5, 17), gaussian(rnd, 17, 5), gaussian(rnd, 1, 4), tallRank2, gaussian(rnd, 9, 8)}) {
             Svd svd = Svd.jacobi(m);
             assertEquals(Math.min(m.length, m[0].length), svd.s().length);
+            for (int k = 1; k < svd.s().length; k++) assertTrue(svd.s()[k] <= svd.s()[k - 1], "descending");
             assertTrue(maxAbsDiff(reconstruct(svd), m) < 1e-13 * maxAbs(m));
             assertOrthonormalColumns(svd.u());
             assertOrthonormalColumns(svd.v());
