@@ -43,6 +43,13 @@ class PissaCliTest {
         assertEquals(inTraining, onOriginal, 1e-5 * inTraining, "eval of the written adapter on the original base");
         assertTrue(Math.abs(onOriginal - eval().get("loss").asDouble()) > 1e-4, "the adapter changes the model");
 
+        Path unconverted = TESTDATA.resolve("gpt2-golden-pissa");       // as PEFT saves it without the conversion
+        CliTest.Run refused = CliTest.run("eval", "--model", TESTDATA.resolve("gpt2-golden").toString(), "--adapter", unconverted.toString(),
+                "--data", VALID);
+        assertEquals(1, refused.status());
+        assertTrue(refused.err().contains(unconverted.resolve("adapter_config.json").toString())
+                && refused.err().contains("path_initial_model_for_weight_conversion"), refused.err());
+
         CliTest.Run dry = train(tmp.resolve("dry"), "pissa", "3", "--dry-run");
         assertEquals(0, dry.status(), dry.err());
         assertTrue(dry.out().contains("transformer.h.1.mlp.c_proj"), dry.out());
