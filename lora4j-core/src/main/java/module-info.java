@@ -23,6 +23,7 @@ module dev.lora4j.core {
     exports dev.lora4j.inference;
     exports dev.lora4j.io;
     exports dev.lora4j.io.gguf;
+    exports dev.lora4j.linalg;
     exports dev.lora4j.lora;
     exports dev.lora4j.model;
     exports dev.lora4j.model.bert;

@@ -41,6 +41,7 @@ class LayeringTest {
             "autograd",
             "kernels.panama",
             "kernels",
+            "linalg",
             "tensor");
 
     private static JavaClasses classes;

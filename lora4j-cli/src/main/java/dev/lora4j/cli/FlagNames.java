@@ -14,7 +14,7 @@ final class FlagNames {
             Map.entry("max_steps", "--max-steps"), Map.entry("batch_size", "--batch-size"), Map.entry("gradient_accumulation_steps", "--grad-accum"),
             Map.entry("seq_len", "--seq-len"), Map.entry("warmup_steps", "--warmup"), Map.entry("weight_decay", "--weight-decay"),
             Map.entry("max_grad_norm", "--max-grad-norm"), Map.entry("eval_steps", "--eval-every"), Map.entry("save_steps", "--save-every"),
-            Map.entry("loraplus_lr_ratio", "--loraplus-lr-ratio"));
+            Map.entry("loraplus_lr_ratio", "--loraplus-lr-ratio"), Map.entry("field 'init_lora_weights'", "--init-lora-weights"));
 
     private FlagNames() {}
 

@@ -65,6 +65,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--use-dora", description = {"DoRA (PEFT's use_dora): a trainable magnitude per output row beside A and B,",
             "W' = m * (W + s*B*A) / ||W + s*B*A|| per row; saved as lora_magnitude_vector."})
     boolean useDora;
+    @Option(names = "--init-lora-weights", paramLabel = "INIT", description = {"PEFT's init_lora_weights: true (default: A kaiming-uniform,",
+            "B = 0), false, gaussian, pissa (A, B from the top-r singular triplets of each target weight, the base trained as",
+            "the residual W - s*B*A) or pissa_niter_K (randomized SVD, K subspace iterations, seeded). A PiSSA run is written",
+            "as PEFT converts it: a plain LoRA of rank 2r for the original base."})
+    String initLoraWeights;
     @Option(names = "--full", description = "Train every parameter instead (the baseline LoRA is compared with); writes a full model.")
     boolean full;
     @Option(names = "--head-only", description = "seq-cls: train only the classification head (and a newly initialised pooler) on the "
@@ -174,6 +179,7 @@ public final class TrainCommand implements Callable<Integer> {
         if ((full || headOnly) && (targets != null || targetsRegex != null)) {
             throw new Lora4jException((full ? "--full trains every parameter" : "--head-only trains no LoRA") + ": drop --targets / --targets-regex");
         }
+        if ((full || headOnly) && initLoraWeights != null) throw new Lora4jException((full ? "--full" : "--head-only") + " trains no LoRA: drop --init-lora-weights");
         if (full && baseDtype() != BaseDtype.F32) throw new Lora4jException("--base-dtype " + baseDtype + " stores frozen weights; --full freezes none (drop one)");
         if (workers < 0) throw new Lora4jException("--workers must be 1 or more (0: every task slot), got " + workers);
         if (workers > 0 && sparkMaster == null) throw new Lora4jException("--workers is for data-parallel training: give --spark-master too");
@@ -207,6 +213,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (targets != null && targetsRegex != null) throw new Lora4jException("give --targets or --targets-regex, not both");
         LoraConfig c = LoraConfig.peftDefaults().withR(rank).withAlpha(alpha != null ? alpha : 2.0 * rank).withDropout(dropout).withRslora(rslora)
                 .withDora(useDora);
+        if (initLoraWeights != null) c = c.withInitPeftValue(initLoraWeights);
         if (targetsRegex != null) return c.withTargets(new ModuleSpec.Regex(targetsRegex));
         if (targets != null && targets.size() == 1 && targets.get(0).equalsIgnoreCase(ModuleSpec.ALL_LINEAR)) return c.withTargets(new ModuleSpec.AllLinear());
         return targets != null ? c.withTargets(new ModuleSpec.Names(targets)) : c;

@@ -6,6 +6,7 @@
 //    [1, numerical rank], equal to n when n singular values are equal and the rest zero; 0 for ΔW = 0.
 package dev.lora4j.analysis;
 
+import dev.lora4j.linalg.Svd;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -8,6 +8,7 @@
 package dev.lora4j.analysis;
 
 import dev.lora4j.Lora4jException;
+import dev.lora4j.linalg.Svd;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;

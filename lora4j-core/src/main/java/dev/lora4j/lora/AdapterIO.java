@@ -67,9 +67,12 @@ public final class AdapterIO {
 
     /**
      * Writes the adapter into {@code dir} (created if needed), each file atomically. "all-linear" is saved as
-     * the module names it expanded to, as PEFT saves it, so loaders that need a list (vLLM) can read it.
+     * the module names it expanded to, as PEFT saves it, so loaders that need a list (vLLM) can read it. A PiSSA adapter
+     * is written converted ({@link PissaConversion}): a plain LoRA of rank 2r for the original base.
      */
     public static void write(Path dir, Model model, LoraConfig config) {
+        Map<String, Tensor> tensors = config.initLoraWeights().isPissa() ? PissaConversion.tensors(model, config) : tensors(model, config);
+        if (config.initLoraWeights().isPissa()) config = PissaConversion.config(config);
         if (config.targetModules() instanceof ModuleSpec.AllLinear) {
             List<String> leaves = LoraInjector.loraLayers(model).keySet().stream()
                     .map(n -> n.substring(n.lastIndexOf('.') + 1)).distinct().sorted().toList();
@@ -80,7 +83,7 @@ public final class AdapterIO {
         } catch (java.io.IOException e) {
             throw new Lora4jException(dir + ": cannot create: " + e.getMessage(), e);
         }
-        SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), tensors(model, config), Map.of("format", "pt"));
+        SafetensorsWriter.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
         AtomicFiles.writeString(dir.resolve(CONFIG_FILE), config.toJson());
     }
 
@@ -111,10 +114,14 @@ public final class AdapterIO {
         return InputFile.requireRegular(weights, "a .safetensors file");
     }
 
-    /** Injects the adapter in {@code dir} into {@code model} (unmerged) and loads its weights; returns the injection report. */
+    /**
+     * Injects the adapter in {@code dir} into {@code model} (unmerged) and loads its weights; returns the injection report.
+     * A PiSSA adapter saved unconverted is refused: its weights belong to a residual base, not to {@code model}.
+     */
     public static LoraInjector.Report load(Path dir, Model model) {
         Path weights = weightsFile(dir);
         LoraConfig config = LoraConfig.read(dir.resolve(CONFIG_FILE));
+        if (config.initLoraWeights().isPissa()) throw PissaConversion.unconverted(dir.resolve(CONFIG_FILE), config);
         LoraInjector.Report report = LoraInjector.apply(model, config, 0);
         Map<String, Tensor> expected = tensors(model, config);
         List<String> unexpected = new ArrayList<>(), misShaped = new ArrayList<>();

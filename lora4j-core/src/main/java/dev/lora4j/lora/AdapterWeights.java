@@ -52,11 +52,7 @@ public final class AdapterWeights implements LinearAdapter {
             throw new Lora4jException(dir + ": the adapter trains whole modules (modules_to_save " + config.modulesToSave()
                     + "), which replace parts of the base; only lora_A/lora_B adapters can share a base: merge this one instead");
         }
-        if (config.initLoraWeights().isPissa()) {
-            throw new Lora4jException(dir + ": the adapter's init_lora_weights is \"" + config.initPeftValue() + "\": PEFT loads it by "
-                    + "replacing the base with its PiSSA residual, so it cannot share a base; serve the converted adapter "
-                    + "(lora4j train writes PiSSA runs converted to plain LoRA) or merge this one");
-        }
+        if (config.initLoraWeights().isPissa()) throw PissaConversion.unconverted(dir.resolve(AdapterIO.CONFIG_FILE), config);
         String prefix = AdapterIO.KEY_PREFIX + base.peftPrefix();
         Map<String, Linear> targets = LoraInjector.targets(base, config);
         Map<String, Shape> expected = new LinkedHashMap<>();

@@ -104,7 +104,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
                 throw field("alpha_pattern['" + e.getKey() + "']", e.getValue(), "a positive finite number");
             }
         }
-        if (initLoraWeights == null) throw new Lora4jException("field 'init_lora_weights' is not set, expected true, false or \"gaussian\"");
+        if (initLoraWeights == null) throw new Lora4jException("field 'init_lora_weights' is not set, expected true, false, \"gaussian\", \"pissa\" or \"pissa_niter_K\"");
         if (pissaNiter < 0) throw field("init_lora_weights", "\"pissa_niter_" + pissaNiter + '"', "pissa_niter_K with K >= 0");
         if (pissaNiter != 0 && initLoraWeights != Init.PISSA_NITER) {
             throw new IllegalArgumentException("pissaNiter " + pissaNiter + " is only meaningful with Init.PISSA_NITER");
@@ -169,6 +169,10 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, ModuleSpec
             d.initLoraWeights = Init.PISSA_NITER;
             d.pissaNiter = niter;
         });
+    }
+    /** init_lora_weights as PEFT spells its values: "true", "false", "gaussian", "pissa" or "pissa_niter_K" (a CLI flag). */
+    public LoraConfig withInitPeftValue(String value) {
+        return LoraConfigJson.withInit(this, value);
     }
     public LoraConfig withFanInFanOut(boolean on) { return edit(d -> d.fanInFanOut = on); }
     public LoraConfig withModulesToSave(List<String> names) { return edit(d -> d.modulesToSave = names); }

@@ -4,6 +4,8 @@
 package dev.lora4j.lora;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.io.HfConfig;
 import java.math.BigDecimal;
@@ -138,6 +140,13 @@ final class LoraConfigJson {
                     + " (supported: true, false, \"gaussian\", \"pissa\", \"pissa_niter_K\")");
         }
         throw wrongType("init_lora_weights", v, "true, false, \"gaussian\", \"pissa\" or \"pissa_niter_K\"");
+    }
+
+    /** {@code c} with init_lora_weights given as text, PEFT's values spelled as in JSON: true, false, gaussian, pissa, pissa_niter_K. */
+    static LoraConfig withInit(LoraConfig c, String value) {
+        JsonNode v = value.equals("true") || value.equals("false") ? BooleanNode.valueOf(value.equals("true")) : TextNode.valueOf(value);
+        LoraConfig.Init init = init(v);
+        return init == LoraConfig.Init.PISSA_NITER ? c.withPissaNiter(pissaNiter(value)) : c.withInit(init);
     }
 
     private static int pissaNiter(String value) {

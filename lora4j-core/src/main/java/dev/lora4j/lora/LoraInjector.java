@@ -1,6 +1,7 @@
 package dev.lora4j.lora;
 
 import dev.lora4j.Lora4jException;
+import dev.lora4j.kernels.Gemm;
 import dev.lora4j.nn.Model;
 import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
@@ -10,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
 
 /**
  * Applies a {@link LoraConfig} to a model as PEFT's get_peft_model does: every linear layer the
@@ -39,12 +41,22 @@ public final class LoraInjector {
         Map<String, Linear> targets = targets(model, config);
         root.namedParameters().values().forEach(p -> p.requiresGrad(false));
         SplittableRandom rnd = new SplittableRandom(seed);
+        List<Map.Entry<String, Linear>> list = List.copyOf(targets.entrySet());
+        SplittableRandom[] rnds = new SplittableRandom[list.size()];
+        for (int i = 0; i < rnds.length; i++) rnds[i] = rnd.split();          // in module order, whatever runs in parallel
+        LoraLinear[] made = new LoraLinear[list.size()];
+        IntConsumer make = i -> {
+            String path = prefix + list.get(i).getKey();
+            made[i] = new LoraLinear(list.get(i).getValue(), config.rankFor(path), (float) config.scaleFor(path), config, rnds[i]);
+        };
+        if (config.initLoraWeights().isPissa()) Gemm.parallelFor(made.length, make);   // an SVD per layer: seconds each
+        else for (int i = 0; i < made.length; i++) make.accept(i);
         List<String> targeted = new ArrayList<>();
-        for (Map.Entry<String, Linear> e : targets.entrySet()) {
-            String path = prefix + e.getKey();
-            LoraLinear lora = new LoraLinear(e.getValue(), config.rankFor(path), (float) config.scaleFor(path), config, rnd.split());
-            int dot = e.getKey().lastIndexOf('.');
-            root.find(dot < 0 ? "" : e.getKey().substring(0, dot)).replaceChild(e.getKey().substring(dot + 1), lora);
+        for (int i = 0; i < made.length; i++) {
+            String name = list.get(i).getKey(), path = prefix + name;
+            LoraLinear lora = made[i];
+            int dot = name.lastIndexOf('.');
+            root.find(dot < 0 ? "" : name.substring(0, dot)).replaceChild(name.substring(dot + 1), lora);
             if (config.bias() == LoraConfig.Bias.LORA_ONLY && lora.base().bias() != null) lora.base().bias().requiresGrad(true);
             targeted.add(path);
         }

@@ -19,7 +19,9 @@ import java.util.SplittableRandom;
  * {@code lora_A}, {@code lora_B}), so parameter names give the adapter keys directly. Backward yields
  * dA, dB and dx only: the base weight does not require a gradient. With DoRA ({@code use_dora}) the layer also holds
  * PEFT's {@code lora_magnitude_vector} m (out), initialised to the row norms of W + scale·B·A, and computes
- * {@code y = m ⊙ (W + scale·B·A)·x / ‖W + scale·B·A‖_row + b} ({@link DoraDelta}).
+ * {@code y = m ⊙ (W + scale·B·A)·x / ‖W + scale·B·A‖_row + b} ({@link DoraDelta}). With PiSSA's init
+ * ({@code init_lora_weights} "pissa" or "pissa_niter_K", {@link PissaInit}) the base weight becomes the residual
+ * W − scale·B0·A0 and the layer keeps A0 and B0 for {@link PissaConversion}.
  */
 public final class LoraLinear extends Module implements Layer {
     private final Linear base;
@@ -32,6 +34,7 @@ public final class LoraLinear extends Module implements Layer {
     private long dropoutSeed;
     private boolean merged;
     private float[] mergedDoraFactor;    // DoRA's m / ‖W + scale·B·A‖ when merged (PEFT caches the norm to unmerge)
+    private final float[][] pissaInit;   // PiSSA's A0 (r, in) and B0 (out, r), kept to convert the trained adapter; else null
 
     /** The layer PEFT's update_layer makes for {@code config} with this module's rank and scale, initialised from {@code rnd}. */
     public LoraLinear(Linear base, int r, float scale, LoraConfig config, SplittableRandom rnd) {
@@ -52,9 +55,11 @@ public final class LoraLinear extends Module implements Layer {
                 kaimingUniform(loraA.weight(), rnd);
                 kaimingUniform(loraB.weight(), rnd);
             }
-            case PISSA, PISSA_NITER -> throw new dev.lora4j.Lora4jException("init_lora_weights \"" + config.initPeftValue()
-                    + "\" (PiSSA) is not implemented yet");
+            case PISSA, PISSA_NITER -> PissaInit.apply(base, loraA.weight().data(), loraB.weight().data(), r, scale,
+                    config.initLoraWeights() == LoraConfig.Init.PISSA ? -1 : config.pissaNiter(), rnd);
         }
+        this.pissaInit = config.initLoraWeights().isPissa()
+                ? new float[][] {loraA.weight().data().clone(), loraB.weight().data().clone()} : null;
         loraA.weight().requiresGrad(true);
         loraB.weight().requiresGrad(true);
         this.magnitude = config.useDora() ? registerParameter(AdapterIO.MAGNITUDE, Tensor.of(weightNorms(), base.outFeatures())) : null;
@@ -114,6 +119,16 @@ public final class LoraLinear extends Module implements Layer {
     /** DoRA's factor m / ‖W + scale·B·A‖ per output row, from the current (unmerged) weights. */
     public float[] doraFactor() {
         return DoraDelta.factor(magnitude.data(), weightNorms());
+    }
+
+    /** PiSSA's initial A0 (r, in), or null when the layer was not initialised by PiSSA. */
+    float[] pissaA0() {
+        return pissaInit == null ? null : pissaInit[0];
+    }
+
+    /** PiSSA's initial B0 (out, r), or null when the layer was not initialised by PiSSA. */
+    float[] pissaB0() {
+        return pissaInit == null ? null : pissaInit[1];
     }
 
     public int r() {

@@ -52,7 +52,7 @@ final class PreparedRun {
 
     /** Loads the base and applies the method; with {@code data}, also stores the base as asked and tokenizes the data. */
     static PreparedRun prepare(FineTune f, boolean data) {
-        PreparedRun r = f.task() == TaskType.SEQ_CLS ? classifier(f) : causalLm(f);
+        PreparedRun r = f.task() == TaskType.SEQ_CLS ? classifier(f, data) : causalLm(f, data);
         if (!data) return r;
         if (f.baseDtype() != BaseDtype.F32 && f.method() instanceof Method.Full) {
             throw new Lora4jException("a " + f.baseDtype() + " base stores frozen weights; full fine-tuning freezes none");
@@ -70,7 +70,7 @@ final class PreparedRun {
         return r;
     }
 
-    private static PreparedRun causalLm(FineTune f) {
+    private static PreparedRun causalLm(FineTune f, boolean data) {
         if (f.method() instanceof Method.HeadOnly) throw new Lora4jException("head-only training is for sequence classification (a causal LM has no classification head)");
         CausalLm model = ModelLoader.load(f.model());
         int T = seqLen(f, model.maxPositions(), "n_positions");
@@ -79,7 +79,7 @@ final class PreparedRun {
         if (f.method() instanceof Method.Lora(LoraConfig c)) {
             lora = c.withDefaultTargets(model.modelType());
             if (lora.taskType() == null) lora = lora.withTaskType(TaskType.CAUSAL_LM.peftName());
-            report = LoraInjector.apply(model, lora, f.config().seed());
+            report = LoraInjector.apply(model, structureOnly(lora, data), f.config().seed());
         } else {
             model.module().namedParameters().values().forEach(p -> p.toFloat32().requiresGrad(true));   // a quantized GGUF base is widened
             long n = model.module().parameterCount();
@@ -89,7 +89,7 @@ final class PreparedRun {
         return new PreparedRun(plan, model, lora == null ? null : lora.withBaseModel(f.model().toString()), List.of());
     }
 
-    private static PreparedRun classifier(FineTune f) {
+    private static PreparedRun classifier(FineTune f, boolean data) {
         LabelledTexts train = LabelledTexts.read(f.data());
         BertConfig base = ModelLoader.encoderConfig(f.model());
         LabelMap labels = labels(base, train);
@@ -109,7 +109,7 @@ final class PreparedRun {
             model.namedParameters().values().forEach(p -> p.requiresGrad(true));
             report = new LoraInjector.Report(List.of(), model.parameterCount(), model.parameterCount());
         } else {
-            LoraInjector.Report injected = LoraInjector.apply(model, lora, f.config().seed());
+            LoraInjector.Report injected = LoraInjector.apply(model, structureOnly(lora, data), f.config().seed());
             if (f.method() instanceof Method.HeadOnly) {
                 noOps = zeroLora(model);
                 report = new LoraInjector.Report(injected.targeted(), count(model, true), count(model, false));
@@ -119,6 +119,11 @@ final class PreparedRun {
         }
         FineTune.Plan plan = new FineTune.Plan(TaskType.SEQ_CLS, f.method(), model.modelType(), lora, report, loaded.newlyInitialised(), labels, T);
         return new PreparedRun(plan, model, lora == null ? null : lora.withBaseModel(f.model().toString()), noOps);
+    }
+
+    /** Without data (a plan) only the modules and counts matter: PiSSA's SVDs, which take seconds per layer, are skipped. */
+    private static LoraConfig structureOnly(LoraConfig lora, boolean data) {
+        return data || !lora.initLoraWeights().isPissa() ? lora : lora.withInit(LoraConfig.Init.DEFAULT);
     }
 
     private static int seqLen(FineTune f, int max, String field) {

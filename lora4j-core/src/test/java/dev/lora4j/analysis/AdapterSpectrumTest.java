@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.Lora4jException;
+import dev.lora4j.linalg.SvdTest;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.testing.TestData;
 import java.nio.file.Files;

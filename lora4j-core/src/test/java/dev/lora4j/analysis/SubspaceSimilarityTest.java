@@ -3,14 +3,15 @@
 // formed matrices decomposed by one-sided Jacobi, with ‖U1^{i⊤}U2^{j}‖²_F summed entry by entry for each (i, j).
 package dev.lora4j.analysis;
 
-import static dev.lora4j.analysis.SvdTest.explicit;
-import static dev.lora4j.analysis.SvdTest.gaussian;
+import static dev.lora4j.linalg.SvdTest.explicit;
+import static dev.lora4j.linalg.SvdTest.gaussian;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.analysis.SubspaceSimilarity.Subspace;
+import dev.lora4j.linalg.Svd;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

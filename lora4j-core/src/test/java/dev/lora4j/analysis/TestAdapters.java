@@ -3,6 +3,7 @@
 package dev.lora4j.analysis;
 
 import dev.lora4j.io.SafetensorsWriter;
+import dev.lora4j.linalg.SvdTest;
 import dev.lora4j.tensor.Tensor;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -267,6 +267,19 @@ class LoraConfigTest {
         assertEquals(0, full.withPissaNiter(2).withInit(LoraConfig.Init.GAUSSIAN).pissaNiter(), "another init drops the iterations");
     }
 
+    /** init_lora_weights given as text (train's --init-lora-weights) takes PEFT's values as adapter_config.json spells them. */
+    @Test
+    void initFromPeftText() {
+        LoraConfig d = LoraConfig.defaults("gpt2");
+        assertEquals(LoraConfig.Init.DEFAULT, d.withInit(LoraConfig.Init.GAUSSIAN).withInitPeftValue("true").initLoraWeights());
+        assertEquals(LoraConfig.Init.RANDOM, d.withInitPeftValue("false").initLoraWeights());
+        assertEquals(LoraConfig.Init.GAUSSIAN, d.withInitPeftValue("gaussian").initLoraWeights());
+        assertEquals(LoraConfig.Init.PISSA, d.withInitPeftValue("pissa").initLoraWeights());
+        assertEquals("pissa_niter_16", d.withInitPeftValue("pissa_niter_16").initPeftValue());
+        assertMessage(assertThrows(Lora4jException.class, () -> d.withInitPeftValue("olora")), "'init_lora_weights'", "olora", "not supported");
+        assertMessage(assertThrows(Lora4jException.class, () -> d.withInitPeftValue("pissa_niter_")), "pissa_niter_");
+    }
+
     @Test
     void badValuesNameTheField() throws IOException {
         LoraConfig d = LoraConfig.defaults("gpt2");

@@ -1,7 +1,7 @@
-// Thin singular value decompositions in double precision, for the rank analysis of Hu et al. 2021 (LoRA,
-// arXiv 2106.09685) §7: one-sided (Hestenes) Jacobi for a small dense matrix (Hestenes 1958; Demmel & Veselić
-// 1992; Golub & Van Loan, Matrix Computations, 4th ed., §8.6.4), Householder QR (same book, §5.2), and the SVD of
-// a low-rank product scale·B·A computed from its factors without forming it:
+// Thin singular value decompositions in double precision: one-sided (Hestenes) Jacobi for a small dense matrix
+// (Hestenes 1958; Demmel & Veselić 1992; Golub & Van Loan, Matrix Computations, 4th ed., §8.6.4), Householder QR
+// (same book, §5.2), and the SVD of a low-rank product scale·B·A computed from its factors without forming it (the rank
+// analysis of Hu et al. 2021, LoRA, arXiv 2106.09685, §7). PiSSA's initialisation (lora) decomposes base weights with it.
 //
 //   B = Q_B·R_B (m×k1, k1×r),  Aᵀ = Q_A·R_A (n×k2, k2×r),  k1 = min(m, r), k2 = min(n, r), so
 //   scale·B·A = Q_B·(scale·R_B·R_Aᵀ)·Q_Aᵀ = Q_B·C·Q_Aᵀ.  With C = U_c·Σ·V_cᵀ (k1×k2, Jacobi):
@@ -9,7 +9,7 @@
 //   orthogonal), so this is the thin SVD of ΔW: p = min(m, n, r) singular values, every other one is zero.
 //
 // Cost O((m + n)·r² + r³) instead of O(m·n·r) to form ΔW and O(m·n·min(m, n)) to decompose it.
-package dev.lora4j.analysis;
+package dev.lora4j.linalg;
 
 import java.util.Arrays;
 import java.util.Comparator;
@@ -24,20 +24,33 @@ public record Svd(double[][] u, double[] s, double[][] v) {
     private static final double TOL = 1e-15;
     private static final int MAX_SWEEPS = 80;
 
-    /** Thin SVD of the dense m×n matrix {@code m} (not modified) by one-sided Jacobi. */
+    /**
+     * Thin SVD of the dense m×n matrix {@code m} (not modified) by one-sided Jacobi. A matrix at least twice as tall as
+     * wide is first reduced by QR (m = Q·R, R n×n; then U = Q·U_R), the preconditioning of Drmač & Veselić 2008, so
+     * the rotations work on vectors of length n instead of m.
+     */
     public static Svd jacobi(double[][] m) {
         int rows = m.length, cols = rows == 0 ? 0 : m[0].length;
         if (rows < cols) {
             Svd t = jacobi(transpose(m));
             return new Svd(t.v, t.s, t.u);
         }
+        if (cols > 0 && rows >= 2 * cols) {
+            Qr qr = qr(m);
+            Svd r = jacobi(qr.r);                                  // n×n
+            return new Svd(multiply(qr.q, r.u), r.s, r.v);
+        }
         // Work on columns: w[j] is column j of the matrix, vc[j] column j of V; rotate pairs until orthogonal.
+        // The squared column norms are computed once a sweep and then updated with each rotation (‖w_p‖² − t·γ,
+        // ‖w_q‖² + t·γ, exact since t solves t² + 2ζt − 1 = 0), so a pair costs one dot product instead of three.
         double[][] w = transpose(m), vc = identity(cols);
+        double[] norm2 = new double[cols];
         for (int sweep = 0; sweep < MAX_SWEEPS; sweep++) {
             boolean rotated = false;
+            for (int j = 0; j < cols; j++) norm2[j] = dot(w[j], w[j]);
             for (int p = 0; p < cols - 1; p++) {
                 for (int q = p + 1; q < cols; q++) {
-                    double alpha = dot(w[p], w[p]), beta = dot(w[q], w[q]), gamma = dot(w[p], w[q]);
+                    double alpha = norm2[p], beta = norm2[q], gamma = dot(w[p], w[q]);
                     if (gamma == 0 || Math.abs(gamma) <= TOL * Math.sqrt(alpha * beta)) continue;
                     rotated = true;
                     double zeta = (beta - alpha) / (2 * gamma);
@@ -46,6 +59,8 @@ public record Svd(double[][] u, double[] s, double[][] v) {
                     double c = 1 / Math.sqrt(1 + t * t), sn = c * t;
                     rotate(w[p], w[q], c, sn);
                     rotate(vc[p], vc[q], c, sn);
+                    norm2[p] = alpha - t * gamma;
+                    norm2[q] = beta + t * gamma;
                 }
             }
             if (!rotated) break;
@@ -194,7 +209,7 @@ public record Svd(double[][] u, double[] s, double[][] v) {
         return t;
     }
 
-    static double[][] identity(int n) {
+    public static double[][] identity(int n) {
         double[][] id = new double[n][n];
         for (int i = 0; i < n; i++) id[i][i] = 1;
         return id;

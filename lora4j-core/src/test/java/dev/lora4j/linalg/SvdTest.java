@@ -1,7 +1,7 @@
 // Checks the SVDs behind the rank analysis of Hu et al. 2021 (LoRA) §7 against independent references:
 // hand-computed decompositions, reconstruction of the explicitly formed ΔW, orthonormality, and one-sided Jacobi
 // on the explicit ΔW (a different algorithm path than QR of the factors + Jacobi on the core).
-package dev.lora4j.analysis;
+package dev.lora4j.linalg;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-class SvdTest {
+public class SvdTest {
 
     @Test
     void handComputedTwoByTwo() {
@@ -90,9 +90,11 @@ class SvdTest {
     @Test
     void jacobiOnWideAndTallMatrices() {
         Random rnd = new Random(4);
-        for (double[][] m : new double[][][] {gaussian(rnd, 5, 17), gaussian(rnd, 17, 5), gaussian(rnd, 1, 4)}) {
+        double[][] tallRank2 = explicit(gaussian(rnd, 30, 2), gaussian(rnd, 2, 6), 1);   // through QR first, four zero values
+        for (double[][] m : new double[][][] {gaussian(rnd, 5, 17), gaussian(rnd, 17, 5), gaussian(rnd, 1, 4), tallRank2, gaussian(rnd, 9, 8)}) {
             Svd svd = Svd.jacobi(m);
             assertEquals(Math.min(m.length, m[0].length), svd.s().length);
+            for (int k = 1; k < svd.s().length; k++) assertTrue(svd.s()[k] <= svd.s()[k - 1], "descending");
             assertTrue(maxAbsDiff(reconstruct(svd), m) < 1e-13 * maxAbs(m));
             assertOrthonormalColumns(svd.u());
             assertOrthonormalColumns(svd.v());
@@ -110,14 +112,14 @@ class SvdTest {
 
     // --- helpers, also used by the other analysis tests
 
-    static double[][] gaussian(Random rnd, int rows, int cols) {
+    public static double[][] gaussian(Random rnd, int rows, int cols) {
         double[][] m = new double[rows][cols];
         for (double[] row : m) for (int j = 0; j < cols; j++) row[j] = rnd.nextGaussian();
         return m;
     }
 
     /** scale·B·A formed entry by entry. */
-    static double[][] explicit(double[][] b, double[][] a, double scale) {
+    public static double[][] explicit(double[][] b, double[][] a, double scale) {
         double[][] w = new double[b.length][a[0].length];
         for (int i = 0; i < b.length; i++) {
             for (int j = 0; j < a[0].length; j++) {
@@ -141,7 +143,7 @@ class SvdTest {
         return d;
     }
 
-    static void assertOrthonormalColumns(double[][] q) {
+    public static void assertOrthonormalColumns(double[][] q) {
         int p = q[0].length;
         for (int i = 0; i < p; i++) {
             for (int j = 0; j < p; j++) {
