@@ -14,7 +14,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A bitsandbytes 4-bit checkpoint (testdata/bnb/tiny-llama-nf4: nf4, double quantization, bfloat16) as a base through
- * the CLI: train a LoRA on it (QLoRA), eval and generate with the adapter, merge into an unquantized directory.
+ * the CLI: inspect, train a LoRA on it (QLoRA), eval and generate with the adapter, to-gguf, merge into an unquantized
+ * directory.
  */
 class BnbCliTest {
     private static final Path TESTDATA = Path.of(System.getProperty("lora4j.testdata", "../testdata"));
@@ -32,6 +33,7 @@ class BnbCliTest {
 
     @Test
     void trainEvalGenerateAndMergeOnABitsandbytesBase() throws IOException {
+        assertEquals("llama", json(CliTest.run("inspect", BNB, "--json")).get("model_type").asText());
         Path adapter = tmp.resolve("adapter");
         CliTest.Run train = CliTest.run("train", "--model", BNB, "--data", TRAIN, "--out", adapter.toString(), "--targets", "q_proj,v_proj",
                 "--rank", "4", "--lr", "1e-2", "--max-steps", "2", "--batch-size", "2", "--seq-len", "32");
@@ -41,6 +43,10 @@ class BnbCliTest {
         double adapted = json(CliTest.run("eval", "--model", BNB, "--adapter", adapter.toString(), "--data", VALID, "--seq-len", "32", "--json"))
                 .get("loss").asDouble();
         assertTrue(Double.isFinite(base) && Double.isFinite(adapted) && adapted != base, base + " -> " + adapted);
+        Path gguf = tmp.resolve("base.gguf");
+        assertEquals(0, CliTest.run("to-gguf", "--model", BNB, "--out", gguf.toString(), "--outtype", "f32").status());
+        double ofGguf = json(CliTest.run("eval", "--model", gguf.toString(), "--data", VALID, "--seq-len", "32", "--json")).get("loss").asDouble();
+        assertEquals(base, ofGguf, 1e-5 * base, "the dequantized weights, exactly, in an F32 GGUF");
 
         CliTest.Run gen = CliTest.run("generate", "--model", BNB, "--adapter", adapter.toString(), "--prompt", "Call me Ishmael.",
                 "--max-new-tokens", "4", "--temperature", "0");
