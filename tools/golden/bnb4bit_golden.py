@@ -21,6 +21,8 @@ are saved in the model's dtype. config.json gets transformers' BitsAndBytesConfi
 testdata/bnb/llama-nf4/      llama-golden: nf4, double quantization, bfloat16 (weights rounded to bf16 first)
 testdata/bnb/qwen2-fp4/      qwen2-golden: fp4, no double quantization, float32 (q/k/v biases, tied embeddings)
 testdata/bnb/tiny-llama-nf4/ gguf/tiny-llama (with its tokenizer, for the CLI tests): nf4, double quantization, bfloat16
+testdata/bnb/blocks-fp4-nested/, blocks-nf4/  lone weights (no model) for the layouts the models do not reach: block sizes
+    32, 128 and 4096, float16, 300 blocks in 2 nested blocks of 256 (the last ragged)
     each with golden.safetensors: "dequant.<key>" for some quantized weights (bitsandbytes' dequantize_4bit: code[q] *
     absmax in float32, the nested absmax dequantized first, then cast to the quant_state dtype), "logits" [1, T, V] of the
     model run in float32 on the dequantized weights (llama_golden.forward); golden.json: input_ids, loss.
@@ -249,6 +251,27 @@ def make(name, source_dir, cfg, quant_type, double_quant, dtype, golden_keys, co
         print(f"  {name}/{f}: {os.path.getsize(os.path.join(d, f)):,} bytes")
 
 
+def make_blocks(name, quant_type, double_quant, shapes):
+    """Lone quantized weights (no model) for the block layouts the models do not reach: block sizes other than 64,
+    float16, several nested blocks with a ragged last one. model.safetensors + config.json (quantization_config only)
+    and golden.safetensors with "dequant.<key>"."""
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    saved, deq = {}, {}
+    for key, (shape, blocksize, dtype) in shapes.items():
+        w = (torch.randn(shape) * 0.05).to(DTYPES[dtype][0])
+        packed, state = quantize_4bit(w, quant_type, blocksize, double_quant)
+        saved.update(state_tensors(key, packed, state))
+        deq[key] = dequantize_4bit(packed, state).float()
+        print(f"  {name}/{key}: {shape} blocks of {blocksize}, {dtype}, {state['absmax'].numel()} blocks"
+              + (f", {state['nested_absmax'].numel()} nested" if double_quant else ""))
+    write_safetensors(os.path.join(d, "model.safetensors"), saved)
+    g.write_json(os.path.join(d, "config.json"), {"quantization_config": quantization_config(quant_type, double_quant, "float32")})
+    reread = load_quantized(os.path.join(d, "model.safetensors"))
+    assert sorted(reread) == sorted(deq) and all(torch.equal(reread[k], deq[k]) for k in deq)
+    g.write_safetensors(os.path.join(d, "golden.safetensors"), {"dequant." + k: v for k, v in deq.items()})
+
+
 def main():
     torch.set_num_threads(1)
     torch.manual_seed(2027)
@@ -262,6 +285,9 @@ def main():
         tiny_cfg = json.load(f)
     make("tiny-llama-nf4", tiny, tiny_cfg, "nf4", True, "bfloat16", [l0 + "mlp.up_proj.weight"],
          copy=("tokenizer.json", "tokenizer_config.json"))
+    make_blocks("blocks-fp4-nested", "fp4", True, {"a.weight": ([75, 128], 32, "float16"),
+                                                   "b.weight": ([8, 64], 64, "bfloat16")})
+    make_blocks("blocks-nf4", "nf4", False, {"a.weight": ([24, 64], 128, "float16"), "b.weight": ([4, 1024], 4096, "float32")})
 
 
 if __name__ == "__main__":

@@ -44,6 +44,17 @@ class Bnb4bitGoldenTest {
             if (linear) quantized++;
         }
         assertEquals(14, quantized);
+        long held = 0, float32 = 0, linear = 0, linearHeld = 0;
+        for (Map.Entry<String, Tensor> e : params.entrySet()) {
+            held += e.getValue().storage().bytes();
+            float32 += 4L * e.getValue().size();
+            if (e.getValue().storage() instanceof Bnb4bit b) {
+                linearHeld += b.bytes();
+                linear += 4L * b.size();
+            }
+        }
+        report.add(String.format("weights held: %,d bytes (float32: %,d); the 4-bit linears %,d bytes (float32: %,d)", held, float32, linearHeld, linear));
+        assertEquals(linear * 36 / 256, linearHeld, "4.5 bits a value: blocks of 64 with a float32 absmax");
         int[] ids = TestData.ints(golden.get("input_ids").get(0));
         int T = ids.length;
         int[] targets = new int[T];
