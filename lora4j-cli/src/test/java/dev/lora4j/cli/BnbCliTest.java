@@ -15,7 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A bitsandbytes 4-bit checkpoint (testdata/bnb/tiny-llama-nf4: nf4, double quantization, bfloat16) as a base through
  * the CLI: inspect, train a LoRA on it (QLoRA), eval and generate with the adapter, to-gguf, merge into an unquantized
- * directory.
+ * directory; a full fine-tune of it (the base widened to float32) saved unquantized.
  */
 class BnbCliTest {
     private static final Path TESTDATA = Path.of(System.getProperty("lora4j.testdata", "../testdata"));
@@ -58,5 +58,12 @@ class BnbCliTest {
         assertFalse(Files.readString(merged.resolve("config.json")).contains("quantization_config"));
         double ofMerged = json(CliTest.run("eval", "--model", merged.toString(), "--data", VALID, "--seq-len", "32", "--json")).get("loss").asDouble();
         assertEquals(adapted, ofMerged, 1e-2 * adapted, "the merged weights are written in bfloat16, the checkpoint's dtype");
+
+        Path full = tmp.resolve("full");
+        CliTest.Run fullRun = CliTest.run("train", "--model", BNB, "--data", TRAIN, "--out", full.toString(), "--full",
+                "--lr", "1e-3", "--max-steps", "1", "--batch-size", "2", "--seq-len", "32");
+        assertEquals(0, fullRun.status(), fullRun.err());
+        assertFalse(Files.readString(full.resolve("config.json")).contains("quantization_config"), "a full fine-tune widens the base");
+        assertTrue(Double.isFinite(json(CliTest.run("eval", "--model", full.toString(), "--data", VALID, "--seq-len", "32", "--json")).get("loss").asDouble()));
     }
 }

@@ -58,7 +58,10 @@ public final class Bnb4bitWeights {
         Map<String, Quantized> quantized = new LinkedHashMap<>();
         for (String name : store.names()) {
             int at = name.indexOf(QUANT_STATE);
-            if (at > 0) quantized.put(name.substring(0, at), check(store, name.substring(0, at), name, config));
+            if (at > 0 && quantized.put(name.substring(0, at), check(store, name.substring(0, at), name, config)) != null) {
+                throw new Lora4jException(where(store, name) + "a second quant state of '" + name.substring(0, at) + "' (QuantState.from_dict"
+                        + " takes exactly one)");
+            }
         }
         List<String> names = new ArrayList<>();
         for (String name : store.names()) {

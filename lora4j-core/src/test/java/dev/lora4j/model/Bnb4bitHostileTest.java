@@ -125,6 +125,7 @@ class Bnb4bitHostileTest {
     @Test
     void anUnknownQuantTypeOrCodeBook() throws IOException {
         rejects(variant(t -> t.put(Q + ".quant_state.bitsandbytes__int4", t.remove(STATE))), "'" + Q + ".quant_state.bitsandbytes__int4'", "unknown quant_type 'int4'");
+        rejects(variant(t -> t.put(Q + ".quant_state.bitsandbytes__nf5", state(stateJson(t)))), "'" + Q + ".quant_state.bitsandbytes__nf5'", "unknown quant_type 'nf5'");
         rejects(variant(t -> t.put(STATE, state(stateJson(t).replace("\"nf4\"", "\"fp4\"")))), "'" + STATE + "'", "quant_type 'fp4' but the key says 'nf4'");
         rejects(variant(t -> t.get(Q + ".quant_map").bytes()[5] ^= 1), "'" + Q + ".quant_map'", "code book");
         rejects(variant(t -> {}, c -> c.replace("\"bnb_4bit_quant_type\": \"nf4\"", "\"bnb_4bit_quant_type\": \"fp4\"")),
