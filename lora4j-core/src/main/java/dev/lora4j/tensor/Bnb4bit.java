@@ -11,7 +11,10 @@ public final class Bnb4bit extends BlockStorage {
     /** bitsandbytes' quant_type: which 16 values a 4-bit code indexes (functional.get_4bit_type). */
     public enum QuantType {
         NF4(Nf4.CODE.clone()),
-        /** Sign bit, 2 exponent bits, 1 mantissa bit, in bit-pattern order, divided by the largest magnitude (12). */
+        /**
+         * Sign bit, 2 exponent bits, 1 mantissa bit, in bit-pattern order, divided by the largest magnitude (12); code 8
+         * is +0 as in get_4bit_type's table (its "-0" is Python's integer 0).
+         */
         FP4(fp4());
 
         private final float[] code;
@@ -26,7 +29,7 @@ public final class Bnb4bit extends BlockStorage {
         }
 
         private static float[] fp4() {
-            float[] raw = {0f, 0.0625f, 8f, 12f, 4f, 6f, 2f, 3f, -0f, -0.0625f, -8f, -12f, -4f, -6f, -2f, -3f};
+            float[] raw = {0f, 0.0625f, 8f, 12f, 4f, 6f, 2f, 3f, 0f, -0.0625f, -8f, -12f, -4f, -6f, -2f, -3f};
             for (int i = 0; i < raw.length; i++) raw[i] /= 12f;
             return raw;
         }

@@ -1,6 +1,5 @@
 package dev.lora4j.io;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,7 +27,9 @@ class Bnb4bitBlocksTest {
                 assertTrue(weights.isQuantized(key), key);
                 float[] expected = golden.read("dequant." + key).data(), actual = new float[expected.length];
                 weights.readInto(key, actual);
-                assertArrayEquals(expected, actual, 0f, key);
+                for (int i = 0; i < expected.length; i++) {
+                    assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(actual[i]), key + "[" + i + "], bit for bit");
+                }
                 Bnb4bit s = weights.storage(key);
                 assertTrue(s.bytes() < 4L * expected.length / 6, key + ": " + s.bytes() + " bytes held");
                 int off = expected.length / 3 + 5, n = expected.length / 2;
