@@ -4,19 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.Lora4jException;
-import dev.lora4j.io.SafetensorsFile;
-import dev.lora4j.io.TensorInfo;
 import dev.lora4j.testing.TestData;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
@@ -33,37 +27,18 @@ class Bnb4bitHostileTest {
     @TempDir
     Path tmp;
 
-    private record Raw(String dtype, long[] shape, byte[] bytes) {}
-
     /** bnb/llama-nf4 with its tensors edited by {@code edit} and its config.json by {@code config}. */
-    private Path variant(Consumer<Map<String, Raw>> edit, UnaryOperator<String> config) throws IOException {
+    private Path variant(Consumer<Map<String, RawCheckpoint>> edit, UnaryOperator<String> config) throws IOException {
         Path src = TestData.dir("bnb/llama-nf4");
-        Map<String, Raw> tensors = new TreeMap<>();
-        try (SafetensorsFile f = SafetensorsFile.open(src.resolve("model.safetensors"))) {
-            for (String name : f.names()) {
-                TensorInfo info = f.entry(name);
-                tensors.put(name, new Raw(info.dtype().name(), info.shape(), f.bytes(name)));
-            }
-        }
+        Map<String, RawCheckpoint> tensors = RawCheckpoint.read(src.resolve("model.safetensors"));
         edit.accept(tensors);
-        StringBuilder header = new StringBuilder("{");
-        ByteArrayOutputStream data = new ByteArrayOutputStream();
-        for (Map.Entry<String, Raw> e : tensors.entrySet()) {
-            if (header.length() > 1) header.append(',');
-            header.append('"').append(e.getKey()).append("\":{\"dtype\":\"").append(e.getValue().dtype()).append("\",\"shape\":")
-                    .append(Arrays.toString(e.getValue().shape())).append(",\"data_offsets\":[").append(data.size()).append(',')
-                    .append(data.size() + e.getValue().bytes().length).append("]}");
-            data.writeBytes(e.getValue().bytes());
-        }
-        byte[] json = header.append('}').toString().getBytes(StandardCharsets.UTF_8);
         Path dir = Files.createDirectories(tmp.resolve("model"));
-        Files.write(dir.resolve("model.safetensors"), ByteBuffer.allocate(8 + json.length + data.size()).order(ByteOrder.LITTLE_ENDIAN)
-                .putLong(json.length).put(json).put(data.toByteArray()).array());
+        RawCheckpoint.write(dir.resolve("model.safetensors"), tensors);
         Files.writeString(dir.resolve("config.json"), config.apply(Files.readString(src.resolve("config.json"))));
         return dir;
     }
 
-    private Path variant(Consumer<Map<String, Raw>> edit) throws IOException {
+    private Path variant(Consumer<Map<String, RawCheckpoint>> edit) throws IOException {
         return variant(edit, c -> c);
     }
 
@@ -72,12 +47,12 @@ class Bnb4bitHostileTest {
         for (String p : parts) assertTrue(e.getMessage().contains(p), () -> "'" + p + "' not in: " + e.getMessage());
     }
 
-    private static Raw state(String json) {
+    private static RawCheckpoint state(String json) {
         byte[] b = json.getBytes(StandardCharsets.UTF_8);
-        return new Raw("U8", new long[] {b.length}, b);
+        return new RawCheckpoint("U8", new long[] {b.length}, b);
     }
 
-    private static String stateJson(Map<String, Raw> t) {
+    private static String stateJson(Map<String, RawCheckpoint> t) {
         return new String(t.get(STATE).bytes(), StandardCharsets.UTF_8);
     }
 
@@ -88,7 +63,7 @@ class Bnb4bitHostileTest {
 
     @Test
     void aTruncatedWeight() throws IOException {
-        Path dir = variant(t -> t.put(Q, new Raw("U8", new long[] {511, 1}, Arrays.copyOf(t.get(Q).bytes(), 511))));
+        Path dir = variant(t -> t.put(Q, new RawCheckpoint("U8", new long[] {511, 1}, Arrays.copyOf(t.get(Q).bytes(), 511))));
         rejects(dir, "model.safetensors", "'" + Q + "'", "expected 512 U8 values");
     }
 
