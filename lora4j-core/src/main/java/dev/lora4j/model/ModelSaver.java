@@ -67,9 +67,9 @@ public final class ModelSaver {
     public static List<String> writeInto(Path baseDir, CausalLm model, Path dir) {
         ModelFamily family = ModelFamily.of(model.modelType(), baseDir.toString());
         Map<String, Tensor> params = model.module().namedParameters();
-        HfConfig config = HfConfig.read(baseDir.resolve("config.json"));
-        BnbQuantization bnb = BnbQuantization.of(config);
         try (WeightStore store = WeightStore.open(baseDir)) {
+            HfConfig config = HfConfig.read(baseDir.resolve("config.json"));
+            BnbQuantization bnb = BnbQuantization.of(config);
             Bnb4bitWeights quantized = bnb == null ? null : Bnb4bitWeights.open(store, bnb);
             List<String> keys = quantized == null ? store.names() : quantized.names();
             Map<Path, List<String>> byFile = new TreeMap<>();
