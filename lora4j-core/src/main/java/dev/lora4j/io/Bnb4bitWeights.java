@@ -230,11 +230,6 @@ public final class Bnb4bitWeights {
         return names;
     }
 
-    /** Whether {@code name} is a quantized weight. */
-    public boolean isQuantized(String name) {
-        return quantized.containsKey(name);
-    }
-
     /** The shape of a tensor; a quantized weight's is its quant state's. */
     public Shape shape(String name) {
         Quantized q = quantized.get(name);

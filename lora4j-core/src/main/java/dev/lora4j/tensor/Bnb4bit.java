@@ -78,14 +78,6 @@ public final class Bnb4bit extends BlockStorage {
         return new Bnb4bit(type, blockSize, dtype, b, size);
     }
 
-    public QuantType type() {
-        return type;
-    }
-
-    public Dtype dtype() {
-        return dtype;
-    }
-
     @Override
     public int blockSize() {
         return blockSize;
