@@ -9,6 +9,7 @@ import dev.lora4j.tensor.Tensor;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -130,6 +131,16 @@ public final class SafetensorsFile implements AutoCloseable {
                     + FiniteCheck.position(info.shape(), bad) + " of shape " + Arrays.toString(info.shape()) + ")"
                     + (info.dtype() == DType.F64 ? ", or an F64 value beyond float32's range" : "") + ": tensors must be finite");
         }
+    }
+
+    /** The raw bytes of {@code name} as stored (little-endian), whatever its dtype: what a quantized tensor holds. */
+    public byte[] bytes(String name) {
+        TensorInfo info = entry(name);
+        if (info.byteLength() > MAX_ARRAY) {
+            throw new Lora4jException(path + ": tensor '" + name + "' has " + info.byteLength() + " bytes, more than one Java array holds");
+        }
+        if (!arena.scope().isAlive()) throw new IllegalStateException(path + ": already closed");
+        return data.asSlice(info.begin(), info.byteLength()).toArray(ValueLayout.JAVA_BYTE);
     }
 
     private TensorInfo readable(String name) {

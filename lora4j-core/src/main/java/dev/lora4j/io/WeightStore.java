@@ -148,6 +148,11 @@ public final class WeightStore implements AutoCloseable {
         fileFor(name).readInto(name, dst);
     }
 
+    /** The raw bytes of {@code name} (see {@link SafetensorsFile#bytes}). */
+    public byte[] bytes(String name) {
+        return fileFor(name).bytes(name);
+    }
+
     /** The safetensors file that holds {@code name}. */
     public Path fileOf(String name) {
         return fileFor(name).path();

@@ -1,5 +1,7 @@
 package dev.lora4j.model;
 
+import dev.lora4j.io.Bnb4bitWeights;
+import dev.lora4j.io.BnbQuantization;
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.WeightStore;
 import dev.lora4j.io.gguf.GgufFile;
@@ -11,6 +13,7 @@ import dev.lora4j.model.llama.LlamaLoader;
 import dev.lora4j.model.llama.LlamaModel;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.RandomInit;
+import dev.lora4j.nn.StateDict;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -42,8 +45,9 @@ public final class LlamaFamily implements ModelFamily {
     @Override
     public CausalLm causalLm(HfConfig config, Path modelDir) {
         LlamaConfig llama = LlamaConfig.from(config);
+        BnbQuantization bnb = BnbQuantization.of(config);
         try (WeightStore weights = WeightStore.open(modelDir)) {
-            return LlamaLoader.load(llama, weights);
+            return LlamaLoader.load(llama, bnb == null ? StateDict.Source.of(weights) : StateDict.Source.of(Bnb4bitWeights.open(weights, bnb)));
         }
     }
 

@@ -2,6 +2,7 @@ package dev.lora4j.model;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.LabelMap;
+import dev.lora4j.io.BnbQuantization;
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.InputFile;
 import dev.lora4j.io.WeightStore;
@@ -32,7 +33,9 @@ public final class ModelLoader {
         }
         InputFile.requireDirectory(dir, "a model directory with config.json (or a .gguf file)");
         HfConfig config = HfConfig.read(dir.resolve("config.json"));
-        return ModelFamily.of(config).causalLm(config, dir);
+        ModelFamily family = ModelFamily.of(config);
+        if (!(family instanceof LlamaFamily)) refuseQuantized(config);
+        return family.causalLm(config, dir);
     }
 
     /**
@@ -78,7 +81,16 @@ public final class ModelLoader {
             throw new Lora4jException(config.source() + ": model_type '" + config.modelType() + "' is not an encoder (supported: "
                     + String.join(", ", ModelFamily.ALL.stream().filter(x -> x.supports(TaskType.SEQ_CLS)).flatMap(x -> x.modelTypes().stream()).toList()) + ")");
         }
+        refuseQuantized(config);
         return BertConfig.from(config);
+    }
+
+    /** Only the Llama family reads bitsandbytes 4-bit checkpoints. */
+    private static void refuseQuantized(HfConfig config) {
+        if (BnbQuantization.of(config) != null) {
+            throw new Lora4jException(config.source() + ": a bitsandbytes 4-bit checkpoint of model_type '" + config.modelType()
+                    + "': lora4j reads those of " + String.join(", ", new LlamaFamily().modelTypes()) + " only; give the unquantized model");
+        }
     }
 
     /** The task a base is trained for by default: its family's first (sequence classification for an encoder or an .onnx export). */

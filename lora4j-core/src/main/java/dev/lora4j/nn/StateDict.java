@@ -1,6 +1,7 @@
 package dev.lora4j.nn;
 
 import dev.lora4j.Lora4jException;
+import dev.lora4j.io.Bnb4bitWeights;
 import dev.lora4j.io.FiniteCheck;
 import dev.lora4j.io.WeightStore;
 import dev.lora4j.tensor.Shape;
@@ -47,6 +48,17 @@ public final class StateDict {
                 public Shape shape(String name) { return store.shape(name); }
                 public void readInto(String name, float[] dst) { store.readInto(name, dst); }
                 public String source() { return store.dir().toString(); }
+            };
+        }
+
+        /** A bitsandbytes 4-bit checkpoint: its quantized weights as 4-bit storages, the other tensors as saved. */
+        static Source of(Bnb4bitWeights weights) {
+            return new Source() {
+                public List<String> names() { return weights.names(); }
+                public Shape shape(String name) { return weights.shape(name); }
+                public void readInto(String name, float[] dst) { weights.readInto(name, dst); }
+                public WeightStorage storage(String name) { return weights.storage(name); }
+                public String source() { return weights.store().dir().toString(); }
             };
         }
 

@@ -6,7 +6,7 @@ package dev.lora4j.tensor;
  * bytes. {@link #widen} dequantizes any run of values, starting anywhere (a GEMM panel may begin mid-block), with the
  * formula of the reference implementation, so the float32 values are the reference's, bit for bit.
  */
-public abstract sealed class BlockStorage implements WeightStorage permits Q8_0, Q4_0, Q5_0, Q4K, Q5K, Q6K, Nf4 {
+public abstract sealed class BlockStorage implements WeightStorage permits Q8_0, Q4_0, Q5_0, Q4K, Q5K, Q6K, Nf4, Bnb4bit {
     /** The blocks, back to back. */
     protected final byte[] data;
     private final int size;

@@ -28,9 +28,9 @@ class ConfigJsonFuzzTest {
             "hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim", "num_hidden_layers", "intermediate_size",
             "rope_theta", "rope_scaling", "rope_parameters", "sliding_window", "use_sliding_window", "layer_types",
             "max_window_layers", "id2label", "num_labels", "pad_token_id", "eos_token_id", "bos_token_id", "layer_norm_eps",
-            "hidden_act", "activation_function", "type_vocab_size", "max_position_embeddings", "classifier_dropout"};
+            "hidden_act", "activation_function", "type_vocab_size", "max_position_embeddings", "classifier_dropout", "quantization_config"};
     private static final List<String> MODELS = List.of("gpt2-golden", "gpt2-tiny", "llama-golden", "mistral-golden",
-            "qwen2-golden", "bert-golden", "roberta-golden", "bert-tiny", "llama-golden-bf16-sharded");
+            "qwen2-golden", "bert-golden", "roberta-golden", "bert-tiny", "llama-golden-bf16-sharded", "bnb/llama-nf4", "bnb/qwen2-fp4");
 
     @TempDir
     static Path dir;
@@ -47,7 +47,7 @@ class ConfigJsonFuzzTest {
         Path file = Files.write(dir.resolve("config.json"), input);
         Fuzz.parsesOrRejects(() -> {
             HfConfig c = HfConfig.read(file);
-            for (Consumer<HfConfig> family : List.<Consumer<HfConfig>>of(Gpt2Config::from, LlamaConfig::from, BertConfig::from)) {
+            for (Consumer<HfConfig> family : List.<Consumer<HfConfig>>of(Gpt2Config::from, LlamaConfig::from, BertConfig::from, BnbQuantization::of)) {
                 try {
                     family.accept(c);
                 } catch (Lora4jException expected) {

@@ -1,6 +1,5 @@
 package dev.lora4j.model.llama;
 
-import dev.lora4j.io.WeightStore;
 import dev.lora4j.nn.StateDict;
 import dev.lora4j.tensor.Shape;
 import java.util.LinkedHashMap;
@@ -16,8 +15,7 @@ public final class LlamaLoader {
     private LlamaLoader() {}
 
     /** Checks the checkpoint's header against the config before the model is allocated, then builds and loads it. */
-    public static LlamaModel load(LlamaConfig config, WeightStore weights) {
-        StateDict.Source source = StateDict.Source.of(weights);
+    public static LlamaModel load(LlamaConfig config, StateDict.Source source) {
         UnaryOperator<String> toModelKey = key -> {
             String name = modelKey(key);
             return config.tieWordEmbeddings() && "lm_head.weight".equals(name) ? null : name;
