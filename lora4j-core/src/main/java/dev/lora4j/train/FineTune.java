@@ -187,7 +187,7 @@ public final class FineTune {
             Trainer.Options options = new Trainer.Options(resume, overrides, settings(run), run.exporter(model));
             trainer.run(dir, options, metrics);
             export.accept(run);
-            if (writer) metrics.finish(run.plan.report());
+            if (writer) metrics.finish(run.plan.report(), run.model.module());
         }
         return new Result(dir, run.plan, trainer.totalSteps(), metrics.elapsed, metrics.lastEval);
     }
@@ -319,12 +319,16 @@ public final class FineTune {
             listener.onResume(step, overridden);
         }
 
-        /** The run's last line: training time (this process's steps), parameter counts, peak resident memory. */
-        void finish(LoraInjector.Report counts) {
+        /**
+         * The run's last line: training time (this process's steps), parameter counts, the megabytes the model's
+         * parameters take as stored (a quantized or bf16 base counts its blocks), peak resident memory.
+         */
+        void finish(LoraInjector.Report counts, Module model) {
             Map<String, Object> rec = new LinkedHashMap<>();
             rec.put("train_runtime_s", elapsed);
             rec.put("trainable_params", counts.trainable());
             rec.put("total_params", counts.total());
+            rec.put("weights_mb", model.namedParameters().values().stream().mapToLong(t -> t.storage().bytes()).sum() / 1e6);
             ProcessMemory.peakRssMb().ifPresent(mb -> rec.put("peak_rss_mb", mb));
             log.write(rec);
         }
