@@ -12,7 +12,7 @@ public final class RandomizedSvd {
 
     /**
      * M ≈ U·diag(s)·Vᵀ with q triplets (q ≤ min(m, n)): u is m×q, v n×q, s descending. {@code m} (m×n) is not modified.
-     * Works on Mᵀ when m < n, as torch.svd_lowrank does, so the test matrix is always the thin one.
+     * Works on Mᵀ when m &lt; n, as torch.svd_lowrank does, so the test matrix is always the thin one.
      */
     public static Svd lowRank(double[][] m, int q, int niter, SplittableRandom rnd) {
         int rows = m.length, cols = rows == 0 ? 0 : m[0].length;

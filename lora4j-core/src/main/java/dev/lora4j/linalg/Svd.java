@@ -26,7 +26,7 @@ public record Svd(double[][] u, double[] s, double[][] v) {
 
     /**
      * Thin SVD of the dense m×n matrix {@code m} (not modified) by one-sided Jacobi. A matrix at least twice as tall as
-     * wide is first reduced by QR (m = Q·R, R n×n; then U = Q·U_R), the preconditioning of Drmač & Veselić 2008, so
+     * wide is first reduced by QR (m = Q·R, R n×n; then U = Q·U_R), the preconditioning of Drmač &amp; Veselić 2008, so
      * the rotations work on vectors of length n instead of m.
      */
     public static Svd jacobi(double[][] m) {
