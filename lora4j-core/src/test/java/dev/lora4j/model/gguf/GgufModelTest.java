@@ -122,4 +122,56 @@ class GgufModelTest {
         e = assertThrows(Lora4jException.class, () -> ModelLoader.load(p));
         assertTrue(e.getMessage().contains("metadata key 'llama.attention.head_count' is missing"), e.getMessage());
     }
+
+    /**
+     * A llama with Llama 3.1's rope_scaling goes to GGUF as convert_hf_to_gguf.py writes it (rope_freqs.weight: 1, the
+     * blended 1 / ((1 − smooth)/8 + smooth), then 8), reads back as the same model (the factors divide the inverse
+     * frequencies: logits within 1e-5 of the HF directory's, past original_max_position_embeddings), is written back
+     * with the same factors, and cannot become a Hugging Face directory (config.json has no spelling for them).
+     */
+    @Test
+    void llama3RopeScalingTravelsAsRopeFreqs() throws IOException {
+        Path hf = Llama3RopeModel.write(dir.resolve("hf")), gguf = dir.resolve("llama3.gguf"), again = dir.resolve("again.gguf");
+        CausalLm a = ModelLoader.load(hf);
+        GgufExport.write(gguf, a, hf, GgmlType.F32);
+        float[] factors;
+        try (GgufFile f = GgufFile.open(gguf)) {
+            assertEquals(new dev.lora4j.tensor.Shape(8), f.shape("rope_freqs.weight"));
+            factors = new float[8];
+            f.read("rope_freqs.weight").widen(0, factors, 0, 8);
+            assertTrue(!f.has("llama.rope.scaling.type"), "llama3 scaling has no rope.scaling.* metadata");
+            Lora4jException e = assertThrows(Lora4jException.class, () -> dev.lora4j.model.ModelFamily.of(f).hfConfig(f));
+            assertTrue(e.getMessage().contains("tensor 'rope_freqs.weight'") && e.getMessage().contains("config.json"), e.getMessage());
+        }
+        double wavelen1 = 2 * Math.PI * Math.pow(10000, 2.0 / 16), smooth = (32 / wavelen1 - 1) / 3;
+        assertArrayEquals(new float[] {1, (float) (1 / ((1 - smooth) / 8 + smooth)), 8, 8, 8, 8, 8, 8}, factors, 1e-6f);
+        CausalLm b = ModelLoader.load(gguf);
+        int[] ids = new int[48];
+        for (int t = 0; t < ids.length; t++) ids[t] = (t * 37 + 5) % 442;
+        float[] la = a.forward(Tape.noGrad(), ids, 1, ids.length).data(), lb = b.forward(Tape.noGrad(), ids, 1, ids.length).data();
+        double max = 0;
+        for (int i = 0; i < la.length; i++) max = Math.max(max, Math.abs(la[i] - lb[i]));
+        assertTrue(max < 1e-5, "GGUF vs HF logits differ by " + max);
+        GgufExport.write(again, b, gguf, GgmlType.F32);
+        try (GgufFile f = GgufFile.open(again)) {
+            float[] back = new float[8];
+            f.read("rope_freqs.weight").widen(0, back, 0, 8);
+            assertArrayEquals(factors, back);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"length", "nan", "zero"})
+    void badRopeFreqsAreNamed(String how) throws IOException {
+        Path bad = dir.resolve("bad.gguf");
+        float[] factors = how.equals("length") ? new float[] {1, 2, 4} : new float[] {1, 2, 4, 8, 8, 8, 8, how.equals("nan") ? Float.NaN : 0};
+        Llama3RopeModel.withRopeFreqs(TestData.dir("gguf").resolve("tiny-llama.gguf"), bad, factors);
+        Lora4jException e = assertThrows(Lora4jException.class, () -> ModelLoader.load(bad));
+        assertTrue(e.getMessage().contains(bad.toString()) && e.getMessage().contains("'rope_freqs.weight'"), e.getMessage());
+        assertTrue(e.getMessage().contains(switch (how) {
+            case "length" -> "expected [8] (head_dim / 2)";
+            case "nan" -> "NaN or infinite";
+            default -> "factor 7 is 0.0, expected a positive finite number";
+        }), e.getMessage());
+    }
 }

@@ -126,6 +126,28 @@ class LlamaCppReferenceTest {
     }
 
     /**
+     * A llama with Llama 3.1's rope_scaling ({@link Llama3RopeModel}) written by to-gguf carries rope_freqs.weight, and
+     * llama.cpp, which divides its RoPE frequencies by them, agrees within 1e-4 with lora4j on both the HF directory
+     * (HF's llama3 formula) and the GGUF (the factors). Without the scaling the distributions are far off, so the
+     * factors are what makes them agree.
+     */
+    @org.junit.jupiter.api.Test
+    void llama3RopeScalingWrittenAsRopeFreqsIsLlamaCppsToo() throws Exception {
+        Path hf = Llama3RopeModel.write(dir.resolve("hf")), gguf = dir.resolve("llama3.gguf");
+        CausalLm model = ModelLoader.load(hf);
+        GgufExport.write(gguf, model, hf, GgmlType.F32);
+        int[] ids = ids(hf);
+        assertTrue(ids.length > 32, "positions past original_max_position_embeddings (32): " + ids.length);
+        float[][] llama = LlamaCpp.run(gguf, null, List.of(), List.of(ids)).probabilities().getFirst();
+        double d = maxLogProbDifference(logProbs(model, ids), llama);
+        assertTrue(d < TOLERANCE, "HF directory: log-probabilities differ by " + d);
+        d = maxLogProbDifference(logProbs(ModelLoader.load(gguf), ids), llama);
+        assertTrue(d < TOLERANCE, "GGUF: log-probabilities differ by " + d);
+        double unscaled = maxLogProbDifference(logProbs(ModelLoader.load(fixture("tiny-llama")), ids), llama);
+        assertTrue(unscaled > 100 * TOLERANCE, "the scaling changes the distributions (by " + unscaled + ")");
+    }
+
+    /**
      * A GGUF written here (llama, hidden 256 so rows are whole k-quant blocks, tiny-llama's vocabulary) whose token
      * embedding is random blocks of a k-quant type and every other tensor F32: llama.cpp dequantizes the embedding rows
      * exactly (get_rows), so its log-probabilities must agree with lora4j's within 1e-4. With every matrix quantized
