@@ -27,6 +27,8 @@ public final class LlamaGguf {
     /** The general.architecture values read. */
     public static final List<String> ARCHITECTURES = List.of("llama", "qwen2");
     private static final long INT = Integer.MAX_VALUE;
+    private static final double META_LOW_FREQ_FACTOR = 1, META_HIGH_FREQ_FACTOR = 4;
+    private static final int META_ORIGINAL_MAX_POSITIONS = 8192;
 
     private LlamaGguf() {}
 
@@ -73,15 +75,38 @@ public final class LlamaGguf {
     }
 
     /**
-     * The config.json a Hugging Face directory written from the file gets: {@link #config}, refused when the file has
-     * RoPE factors (rope_freqs.weight), which config.json cannot express.
+     * The config.json a Hugging Face directory written from the file gets: {@link #config}, plus the llama3 rope_scaling
+     * of Meta's Llama 3.1, 3.2 and 3.3 when the file's RoPE factors (rope_freqs.weight) are the ones it gives (within
+     * float32 rounding); other factors have no config.json spelling and are refused.
      */
     public static HfConfig hfConfig(GgufFile f) {
-        if (f.tensors().containsKey(RopeFactors.GGUF_TENSOR)) {
-            throw new Lora4jException(f.path() + ": tensor '" + RopeFactors.GGUF_TENSOR + "' (llama.cpp's per-dimension RoPE factors, Llama 3.1+"
-                    + " scaling) has no config.json equivalent: a Hugging Face directory cannot be written from this file (to-gguf can)");
+        HfConfig config = config(f);
+        LlamaConfig llama = LlamaConfig.from(config);
+        RopeFactors factors = ropeFactors(f, llama);
+        if (factors == null) return config;
+        RopeScaling meta = llama.ropeScaling() == null ? metaLlama3(factors, llama) : null;
+        if (meta == null) {
+            throw new Lora4jException(f.path() + ": tensor '" + RopeFactors.GGUF_TENSOR + "' (llama.cpp's per-dimension RoPE factors) holds"
+                    + " factors that no config.json rope_scaling lora4j writes gives (llama3 with low_freq_factor " + META_LOW_FREQ_FACTOR
+                    + ", high_freq_factor " + META_HIGH_FREQ_FACTOR + ", original_max_position_embeddings " + META_ORIGINAL_MAX_POSITIONS
+                    + "): a Hugging Face directory cannot be written from this file (to-gguf can)");
         }
-        return config(f);
+        ObjectNode c = ((ObjectNode) config.raw()).deepCopy();
+        c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", meta.factor()).put("low_freq_factor", meta.lowFreqFactor())
+                .put("high_freq_factor", meta.highFreqFactor()).put("original_max_position_embeddings", meta.originalMaxPositionEmbeddings());
+        return HfConfig.parse(c.toString(), config.source());
+    }
+
+    /** Meta's llama3 rope_scaling (Llama 3.1, 3.2, 3.3) with the largest factor as its factor, if it gives {@code factors}; else null. */
+    private static RopeScaling metaLlama3(RopeFactors factors, LlamaConfig c) {
+        float[] v = factors.values();
+        float max = 0;
+        for (float x : v) max = Math.max(max, x);
+        if (!(max > 1)) return null;
+        RopeScaling s = new RopeScaling("llama3", max, META_LOW_FREQ_FACTOR, META_HIGH_FREQ_FACTOR, META_ORIGINAL_MAX_POSITIONS);
+        float[] expected = RopeFactors.llama3(s, RotaryEmbedding.defaultInvFreq(c.headDim(), c.ropeTheta())).values();
+        for (int i = 0; i < v.length; i++) if (Math.abs(expected[i] - v[i]) > 1e-6 * v[i]) return null;
+        return s;
     }
 
     /** The RoPE factors of the file, or null without rope_freqs.weight; a wrong length or value names the file and tensor. */

@@ -127,7 +127,8 @@ class GgufModelTest {
      * A llama with Llama 3.1's rope_scaling goes to GGUF as convert_hf_to_gguf.py writes it (rope_freqs.weight: 1, the
      * blended 1 / ((1 − smooth)/8 + smooth), then 8), reads back as the same model (the factors divide the inverse
      * frequencies: logits within 1e-5 of the HF directory's, past original_max_position_embeddings), is written back
-     * with the same factors, and cannot become a Hugging Face directory (config.json has no spelling for them).
+     * with the same factors, and cannot become a Hugging Face directory: config.json has no spelling for them unless
+     * they are those of Meta's llama3 parameters (low 1, high 4, original 8192), then rope_scaling is recovered.
      */
     @Test
     void llama3RopeScalingTravelsAsRopeFreqs() throws IOException {
@@ -143,14 +144,21 @@ class GgufModelTest {
             Lora4jException e = assertThrows(Lora4jException.class, () -> dev.lora4j.model.ModelFamily.of(f).hfConfig(f));
             assertTrue(e.getMessage().contains("tensor 'rope_freqs.weight'") && e.getMessage().contains("config.json"), e.getMessage());
         }
+        Path meta = Llama3RopeModel.write(dir.resolve("meta"), 8192), metaGguf = dir.resolve("meta.gguf");
+        GgufExport.write(metaGguf, ModelLoader.load(meta), meta, GgmlType.F32);
+        try (GgufFile f = GgufFile.open(metaGguf)) {
+            dev.lora4j.io.HfConfig c = dev.lora4j.model.ModelFamily.of(f).hfConfig(f);
+            assertEquals(new dev.lora4j.model.llama.RopeScaling("llama3", 8, 1, 4, 8192), dev.lora4j.model.llama.LlamaConfig.from(c).ropeScaling());
+        }
+        Path hfBack = dir.resolve("back");
+        try (dev.lora4j.io.Output out = dev.lora4j.io.Output.directory(hfBack, dev.lora4j.io.Output.Kind.MODEL, dev.lora4j.io.Output.Mode.NEW, List.of(metaGguf))) {
+            dev.lora4j.model.GgufToHf.save(metaGguf, ModelLoader.load(metaGguf), out);
+        }
+        assertTrue(maxDifference(logits(ModelLoader.load(meta)), logits(ModelLoader.load(hfBack))) < 1e-5, "HF -> GGUF -> HF logits");
         double wavelen1 = 2 * Math.PI * Math.pow(10000, 2.0 / 16), smooth = (32 / wavelen1 - 1) / 3;
         assertArrayEquals(new float[] {1, (float) (1 / ((1 - smooth) / 8 + smooth)), 8, 8, 8, 8, 8, 8}, factors, 1e-6f);
         CausalLm b = ModelLoader.load(gguf);
-        int[] ids = new int[48];
-        for (int t = 0; t < ids.length; t++) ids[t] = (t * 37 + 5) % 442;
-        float[] la = a.forward(Tape.noGrad(), ids, 1, ids.length).data(), lb = b.forward(Tape.noGrad(), ids, 1, ids.length).data();
-        double max = 0;
-        for (int i = 0; i < la.length; i++) max = Math.max(max, Math.abs(la[i] - lb[i]));
+        double max = maxDifference(logits(a), logits(b));
         assertTrue(max < 1e-5, "GGUF vs HF logits differ by " + max);
         GgufExport.write(again, b, gguf, GgmlType.F32);
         try (GgufFile f = GgufFile.open(again)) {
@@ -158,6 +166,19 @@ class GgufModelTest {
             f.read("rope_freqs.weight").widen(0, back, 0, 8);
             assertArrayEquals(factors, back);
         }
+    }
+
+    /** Logits of 48 positions (past original_max_position_embeddings 32). */
+    private static float[] logits(CausalLm m) {
+        int[] ids = new int[48];
+        for (int t = 0; t < ids.length; t++) ids[t] = (t * 37 + 5) % 442;
+        return m.forward(Tape.noGrad(), ids, 1, ids.length).data();
+    }
+
+    private static double maxDifference(float[] a, float[] b) {
+        double max = 0;
+        for (int i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+        return max;
     }
 
     @ParameterizedTest

@@ -15,21 +15,26 @@ import java.util.List;
 
 /**
  * testdata/gguf/tiny-llama with Llama 3.1's rope_scaling ("llama3", factor 8, low_freq_factor 1, high_freq_factor 4) and
- * original_max_position_embeddings 32, so its eight inverse frequencies (head_dim 16, wavelengths 6.3 .. 19869) take all
- * three branches: the first is kept, the second blended, the other six divided by 8.
+ * original_max_position_embeddings 32 (Meta's is 8192), so its eight inverse frequencies (head_dim 16, wavelengths
+ * 6.3 .. 19869) take all three branches: the first is kept, the second blended, the other six divided by 8.
  */
 final class Llama3RopeModel {
     private Llama3RopeModel() {}
 
     /** The Hugging Face directory, written into {@code dir}. */
     static Path write(Path dir) throws IOException {
+        return write(dir, 32);
+    }
+
+    /** The same with {@code originalMaxPositions} as original_max_position_embeddings. */
+    static Path write(Path dir, int originalMaxPositions) throws IOException {
         Path src = TestData.dir("gguf").resolve("tiny-llama");
         Files.createDirectories(dir);
         for (String f : List.of("model.safetensors", "tokenizer.json", "tokenizer_config.json")) Files.copy(src.resolve(f), dir.resolve(f));
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode config = (ObjectNode) mapper.readTree(src.resolve("config.json").toFile());
         config.putObject("rope_scaling").put("rope_type", "llama3").put("factor", 8.0).put("low_freq_factor", 1.0)
-                .put("high_freq_factor", 4.0).put("original_max_position_embeddings", 32);
+                .put("high_freq_factor", 4.0).put("original_max_position_embeddings", originalMaxPositions);
         Files.writeString(dir.resolve("config.json"), config.toPrettyString());
         return dir;
     }
