@@ -8,14 +8,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Tape;
+import dev.lora4j.io.HfConfig;
+import dev.lora4j.io.Output;
+import dev.lora4j.io.gguf.GgmlType;
 import dev.lora4j.io.gguf.GgufFile;
 import dev.lora4j.io.gguf.GgufValue;
 import dev.lora4j.io.gguf.GgufWriter;
 import dev.lora4j.model.GgufExport;
+import dev.lora4j.model.GgufToHf;
+import dev.lora4j.model.ModelFamily;
 import dev.lora4j.model.ModelLoader;
+import dev.lora4j.model.llama.LlamaConfig;
 import dev.lora4j.model.llama.LlamaGgufNames;
+import dev.lora4j.model.llama.RopeScaling;
 import dev.lora4j.nn.CausalLm;
-import dev.lora4j.io.gguf.GgmlType;
+import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.WeightStorage;
 import dev.lora4j.testing.TestData;
@@ -137,22 +144,22 @@ class GgufModelTest {
         GgufExport.write(gguf, a, hf, GgmlType.F32);
         float[] factors;
         try (GgufFile f = GgufFile.open(gguf)) {
-            assertEquals(new dev.lora4j.tensor.Shape(8), f.shape("rope_freqs.weight"));
+            assertEquals(new Shape(8), f.shape("rope_freqs.weight"));
             factors = new float[8];
             f.read("rope_freqs.weight").widen(0, factors, 0, 8);
             assertTrue(!f.has("llama.rope.scaling.type"), "llama3 scaling has no rope.scaling.* metadata");
-            Lora4jException e = assertThrows(Lora4jException.class, () -> dev.lora4j.model.ModelFamily.of(f).hfConfig(f));
+            Lora4jException e = assertThrows(Lora4jException.class, () -> ModelFamily.of(f).hfConfig(f));
             assertTrue(e.getMessage().contains("tensor 'rope_freqs.weight'") && e.getMessage().contains("config.json"), e.getMessage());
         }
         Path meta = Llama3RopeModel.write(dir.resolve("meta"), 8192), metaGguf = dir.resolve("meta.gguf");
         GgufExport.write(metaGguf, ModelLoader.load(meta), meta, GgmlType.F32);
         try (GgufFile f = GgufFile.open(metaGguf)) {
-            dev.lora4j.io.HfConfig c = dev.lora4j.model.ModelFamily.of(f).hfConfig(f);
-            assertEquals(new dev.lora4j.model.llama.RopeScaling("llama3", 8, 1, 4, 8192), dev.lora4j.model.llama.LlamaConfig.from(c).ropeScaling());
+            HfConfig c = ModelFamily.of(f).hfConfig(f);
+            assertEquals(new RopeScaling("llama3", 8, 1, 4, 8192), LlamaConfig.from(c).ropeScaling());
         }
         Path hfBack = dir.resolve("back");
-        try (dev.lora4j.io.Output out = dev.lora4j.io.Output.directory(hfBack, dev.lora4j.io.Output.Kind.MODEL, dev.lora4j.io.Output.Mode.NEW, List.of(metaGguf))) {
-            dev.lora4j.model.GgufToHf.save(metaGguf, ModelLoader.load(metaGguf), out);
+        try (Output out = Output.directory(hfBack, Output.Kind.MODEL, Output.Mode.NEW, List.of(metaGguf))) {
+            GgufToHf.save(metaGguf, ModelLoader.load(metaGguf), out);
         }
         assertTrue(maxDifference(logits(ModelLoader.load(meta)), logits(ModelLoader.load(hfBack))) < 1e-5, "HF -> GGUF -> HF logits");
         double wavelen1 = 2 * Math.PI * Math.pow(10000, 2.0 / 16), smooth = (32 / wavelen1 - 1) / 3;

@@ -19,6 +19,7 @@ import dev.lora4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -131,7 +132,7 @@ class LlamaCppReferenceTest {
      * (HF's llama3 formula) and the GGUF (the factors). Without the scaling the distributions are far off, so the
      * factors are what makes them agree.
      */
-    @org.junit.jupiter.api.Test
+    @Test
     void llama3RopeScalingWrittenAsRopeFreqsIsLlamaCppsToo() throws Exception {
         Path hf = Llama3RopeModel.write(dir.resolve("hf")), gguf = dir.resolve("llama3.gguf");
         CausalLm model = ModelLoader.load(hf);
