@@ -57,6 +57,8 @@ public final class GgufExport {
             if (gguf == null) throw new Lora4jException(base + ": tensor '" + hf + "' has no name in llama.cpp's " + layout.architecture());
             tensors.add(entry(gguf, t, layout.rowOrder(hf, t.dim(0)), t.shape().rank() == 2 ? outType : GgmlType.F32));
         });
+        layout.extraTensors().forEach((name, v) -> tensors.add(new GgufWriter.Entry(name, new long[] {v.length}, GgmlType.F32,
+                () -> GgufWriter.encode(v, GgmlType.F32))));
         GgufWriter.write(file, kv, tensors);
     }
 

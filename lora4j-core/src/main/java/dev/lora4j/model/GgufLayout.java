@@ -14,6 +14,9 @@ public interface GgufLayout {
     /** The {@code <architecture>.*} keys of the config. */
     Map<String, GgufValue> metadata();
 
+    /** F32 tensors llama.cpp reads that are no model parameter, by GGUF name (llama's rope_freqs.weight). */
+    Map<String, float[]> extraTensors();
+
     /** The GGUF name of an HF tensor name ("model.layers.0.self_attn.q_proj.weight" → "blk.0.attn_q.weight"), or null. */
     String tensorName(String hfName);
 

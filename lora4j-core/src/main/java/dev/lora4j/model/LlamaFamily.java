@@ -11,6 +11,7 @@ import dev.lora4j.model.llama.LlamaGguf;
 import dev.lora4j.model.llama.LlamaGgufNames;
 import dev.lora4j.model.llama.LlamaLoader;
 import dev.lora4j.model.llama.LlamaModel;
+import dev.lora4j.model.llama.RopeFactors;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.RandomInit;
 import dev.lora4j.nn.StateDict;
@@ -58,7 +59,7 @@ public final class LlamaFamily implements ModelFamily {
 
     @Override
     public HfConfig hfConfig(GgufFile gguf) {
-        return LlamaGguf.config(gguf);
+        return LlamaGguf.hfConfig(gguf);
     }
 
     @Override
@@ -70,6 +71,7 @@ public final class LlamaFamily implements ModelFamily {
     public GgufLayout ggufLayout(CausalLm model) {
         LlamaConfig c = ((LlamaModel) model).config();
         String arch = LlamaGguf.architecture(c);
+        RopeFactors ropeFactors = LlamaGguf.ropeFactors((LlamaModel) model);
         return new GgufLayout() {
             public String architecture() {
                 return arch;
@@ -77,6 +79,10 @@ public final class LlamaFamily implements ModelFamily {
 
             public Map<String, GgufValue> metadata() {
                 return LlamaGguf.metadata(c);
+            }
+
+            public Map<String, float[]> extraTensors() {
+                return ropeFactors == null ? Map.of() : Map.of(RopeFactors.GGUF_TENSOR, ropeFactors.values());
             }
 
             public String tensorName(String hfName) {

@@ -20,12 +20,15 @@ import java.util.TreeMap;
  * A llama.cpp GGUF file of the llama (also Mistral) or qwen2 architecture as a Llama-family model: the config.json its
  * metadata describes (llama.cpp's keys, llama-model.cpp), its tensors under their HF names, q and k rows put back in
  * HF order (so adapters keep PEFT's meaning), and the matrices kept in their GGUF storage (quantized blocks stay
- * quantized; norms and biases are widened to float32).
+ * quantized; norms and biases are widened to float32). Llama 3.1+ files carry their RoPE scaling as the tensor
+ * {@code rope_freqs.weight} ({@link RopeFactors}), which the model applies as llama.cpp does.
  */
 public final class LlamaGguf {
     /** The general.architecture values read. */
     public static final List<String> ARCHITECTURES = List.of("llama", "qwen2");
     private static final long INT = Integer.MAX_VALUE;
+    private static final double META_LOW_FREQ_FACTOR = 1, META_HIGH_FREQ_FACTOR = 4;
+    private static final int META_ORIGINAL_MAX_POSITIONS = 8192;
 
     private LlamaGguf() {}
 
@@ -34,9 +37,6 @@ public final class LlamaGguf {
         String arch = f.string("general.architecture");
         if (!ARCHITECTURES.contains(arch)) {
             throw new Lora4jException(f.path() + ": general.architecture '" + arch + "' is not a Llama-family architecture (" + String.join(", ", ARCHITECTURES) + ")");
-        }
-        if (f.tensors().containsKey("rope_freqs.weight")) {
-            throw new Lora4jException(f.path() + ": tensor 'rope_freqs.weight' (per-dimension RoPE frequency factors, Llama 3.1 scaling) is not supported yet");
         }
         String p = arch + ".";
         ObjectNode c = JsonNodeFactory.instance.objectNode();
@@ -74,20 +74,77 @@ public final class LlamaGguf {
         return HfConfig.parse(c.toString(), f.path() + " (GGUF metadata)");
     }
 
+    /**
+     * The config.json a Hugging Face directory written from the file gets: {@link #config}, plus the llama3 rope_scaling
+     * of Meta's Llama 3.1, 3.2 and 3.3 when the file's RoPE factors (rope_freqs.weight) are the ones it gives (within
+     * float32 rounding); other factors have no config.json spelling and are refused.
+     */
+    public static HfConfig hfConfig(GgufFile f) {
+        HfConfig config = config(f);
+        LlamaConfig llama = LlamaConfig.from(config);
+        RopeFactors factors = ropeFactors(f, llama);
+        if (factors == null) return config;
+        RopeScaling meta = llama.ropeScaling() == null ? metaLlama3(factors, llama) : null;
+        if (meta == null) {
+            throw new Lora4jException(f.path() + ": tensor '" + RopeFactors.GGUF_TENSOR + "' (llama.cpp's per-dimension RoPE factors) holds"
+                    + " factors that no config.json rope_scaling lora4j writes gives (llama3 with low_freq_factor " + META_LOW_FREQ_FACTOR
+                    + ", high_freq_factor " + META_HIGH_FREQ_FACTOR + ", original_max_position_embeddings " + META_ORIGINAL_MAX_POSITIONS
+                    + "): a Hugging Face directory cannot be written from this file (to-gguf can)");
+        }
+        ObjectNode c = ((ObjectNode) config.raw()).deepCopy();
+        c.putObject("rope_scaling").put("rope_type", "llama3").put("factor", meta.factor()).put("low_freq_factor", meta.lowFreqFactor())
+                .put("high_freq_factor", meta.highFreqFactor()).put("original_max_position_embeddings", meta.originalMaxPositionEmbeddings());
+        return HfConfig.parse(c.toString(), config.source());
+    }
+
+    /** Meta's llama3 rope_scaling (Llama 3.1, 3.2, 3.3) with the largest factor as its factor, if it gives {@code factors}; else null. */
+    private static RopeScaling metaLlama3(RopeFactors factors, LlamaConfig c) {
+        float[] v = factors.values();
+        float max = 0;
+        for (float x : v) max = Math.max(max, x);
+        if (!(max > 1)) return null;
+        RopeScaling s = new RopeScaling("llama3", max, META_LOW_FREQ_FACTOR, META_HIGH_FREQ_FACTOR, META_ORIGINAL_MAX_POSITIONS);
+        float[] expected = RopeFactors.llama3(s, RotaryEmbedding.defaultInvFreq(c.headDim(), c.ropeTheta())).values();
+        for (int i = 0; i < v.length; i++) if (Math.abs(expected[i] - v[i]) > 1e-6 * v[i]) return null;
+        return s;
+    }
+
+    /** The RoPE factors of the file, or null without rope_freqs.weight; a wrong length or value names the file and tensor. */
+    static RopeFactors ropeFactors(GgufFile f, LlamaConfig config) {
+        if (!f.tensors().containsKey(RopeFactors.GGUF_TENSOR)) return null;
+        String where = f.path() + ": tensor '" + RopeFactors.GGUF_TENSOR + "'";
+        Shape shape = f.shape(RopeFactors.GGUF_TENSOR);
+        if (shape.rank() != 1 || shape.dim(0) != config.headDim() / 2) {
+            throw new Lora4jException(where + " has shape " + shape + ", expected [" + config.headDim() / 2 + "] (head_dim / 2)");
+        }
+        float[] v = new float[config.headDim() / 2];
+        f.read(RopeFactors.GGUF_TENSOR).widen(0, v, 0, v.length);
+        try {
+            return new RopeFactors(v);
+        } catch (IllegalArgumentException e) {
+            throw new Lora4jException(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The rope_freqs.weight to write for a model: the factors it was read with, those of a "llama3" rope_scaling, or null. */
+    public static RopeFactors ropeFactors(LlamaModel m) {
+        LlamaConfig c = m.config();
+        if (m.ropeFactors() != null) return m.ropeFactors();
+        if (c.ropeScaling() == null || !c.ropeScaling().type().equals("llama3")) return null;
+        return RopeFactors.llama3(c.ropeScaling(), RotaryEmbedding.defaultInvFreq(c.headDim(), c.ropeTheta()));
+    }
+
     /** llama.cpp's architecture for a config: llama (also for mistral) or qwen2. */
     public static String architecture(LlamaConfig c) {
         return c.modelType().equals("qwen2") ? "qwen2" : "llama";
     }
 
     /**
-     * The {@code <arch>.*} metadata of a config, as convert_hf_to_gguf.py writes it. What llama.cpp cannot represent is
-     * refused: Llama 3 RoPE scaling (written there as a rope_freqs tensor, not read by lora4j yet), sliding windows,
-     * MLP biases.
+     * The {@code <arch>.*} metadata of a config, as convert_hf_to_gguf.py writes it (Llama 3 RoPE scaling has none: it
+     * is the rope_freqs tensor, {@link #ropeFactors(LlamaModel)}). What llama.cpp cannot represent is refused: sliding
+     * windows, MLP biases.
      */
     public static Map<String, GgufValue> metadata(LlamaConfig c) {
-        if (c.ropeScaling() != null && !c.ropeScaling().type().equals("linear")) {
-            throw new Lora4jException("rope_scaling type '" + c.ropeScaling().type() + "' cannot be written to GGUF by lora4j yet (none or linear)");
-        }
         if (c.slidingWindows().stream().anyMatch(w -> w > 0 && w < c.maxPositionEmbeddings())) {
             throw new Lora4jException("a sliding attention window (" + c.slidingWindows() + ") cannot be written to GGUF: llama.cpp's "
                     + architecture(c) + " attends to every position");
@@ -107,7 +164,7 @@ public final class LlamaGguf {
         kv.put(p + "rope.dimension_count", GgufValue.uint32(c.headDim()));
         kv.put(p + "rope.freq_base", GgufValue.float32((float) c.ropeTheta()));
         kv.put(p + "attention.layer_norm_rms_epsilon", GgufValue.float32(c.rmsNormEps()));
-        if (c.ropeScaling() != null) {
+        if (c.ropeScaling() != null && c.ropeScaling().type().equals("linear")) {
             kv.put(p + "rope.scaling.type", GgufValue.string("linear"));
             kv.put(p + "rope.scaling.factor", GgufValue.float32((float) c.ropeScaling().factor()));
         }
@@ -120,7 +177,7 @@ public final class LlamaGguf {
         StateDict.Source source = source(f, config);
         StateDict.requireLayers(source, k -> k, "model.layers.", config.numHiddenLayers(), f.string("general.architecture") + ".block_count");
         StateDict.check(LlamaLoader.parameterShapes(config), source, k -> k, name -> false);
-        LlamaModel model = new LlamaModel(config);
+        LlamaModel model = new LlamaModel(config, ropeFactors(f, config));
         StateDict.load(model.module(), source, k -> k, name -> false);
         return model;
     }
@@ -130,6 +187,7 @@ public final class LlamaGguf {
         String arch = f.string("general.architecture");
         Map<String, String> byHf = new TreeMap<>();
         for (String g : f.tensors().keySet()) {
+            if (g.equals(RopeFactors.GGUF_TENSOR)) continue;   // not a parameter: read by ropeFactors
             String hf = LlamaGgufNames.hfName(g);
             byHf.put(hf == null ? g : hf, g);
         }

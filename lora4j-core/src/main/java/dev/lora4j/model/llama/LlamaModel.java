@@ -93,19 +93,31 @@ public final class LlamaModel extends Module implements CausalLm {
     private final Embedding embedTokens;
     private final ModuleList<DecoderLayer> layers;
     private final RotaryEmbedding rotary;
+    private final RopeFactors ropeFactors;
 
-    @SuppressWarnings("unchecked")
     public LlamaModel(LlamaConfig config) {
+        this(config, null);
+    }
+
+    /** With llama.cpp's per-dimension RoPE factors (a GGUF's rope_freqs.weight; null: none). */
+    @SuppressWarnings("unchecked")
+    public LlamaModel(LlamaConfig config, RopeFactors ropeFactors) {
         this.config = config;
+        this.ropeFactors = ropeFactors;
         this.model = registerChild("model", new Decoder(config));
         if (!config.tieWordEmbeddings()) registerChild("lm_head", new Linear(config.hiddenSize(), config.vocabSize(), false, false));
         this.embedTokens = (Embedding) model.child("embed_tokens");
         this.layers = (ModuleList<DecoderLayer>) model.child("layers");
-        this.rotary = new RotaryEmbedding(config.headDim(), config.ropeTheta(), config.ropeScaling());
+        this.rotary = new RotaryEmbedding(config.headDim(), config.ropeTheta(), config.ropeScaling(), ropeFactors);
     }
 
     public LlamaConfig config() {
         return config;
+    }
+
+    /** The RoPE factors read from a GGUF file, or null. */
+    public RopeFactors ropeFactors() {
+        return ropeFactors;
     }
 
     @Override

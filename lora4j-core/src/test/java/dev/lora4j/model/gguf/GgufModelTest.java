@@ -8,14 +8,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Tape;
+import dev.lora4j.io.HfConfig;
+import dev.lora4j.io.Output;
+import dev.lora4j.io.gguf.GgmlType;
 import dev.lora4j.io.gguf.GgufFile;
 import dev.lora4j.io.gguf.GgufValue;
 import dev.lora4j.io.gguf.GgufWriter;
 import dev.lora4j.model.GgufExport;
+import dev.lora4j.model.GgufToHf;
+import dev.lora4j.model.ModelFamily;
 import dev.lora4j.model.ModelLoader;
+import dev.lora4j.model.llama.LlamaConfig;
 import dev.lora4j.model.llama.LlamaGgufNames;
+import dev.lora4j.model.llama.RopeScaling;
 import dev.lora4j.nn.CausalLm;
-import dev.lora4j.io.gguf.GgmlType;
+import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.WeightStorage;
 import dev.lora4j.testing.TestData;
@@ -121,5 +128,78 @@ class GgufModelTest {
         GgufWriter.write(p, kv, List.of());
         e = assertThrows(Lora4jException.class, () -> ModelLoader.load(p));
         assertTrue(e.getMessage().contains("metadata key 'llama.attention.head_count' is missing"), e.getMessage());
+    }
+
+    /**
+     * A llama with Llama 3.1's rope_scaling goes to GGUF as convert_hf_to_gguf.py writes it (rope_freqs.weight: 1, the
+     * blended 1 / ((1 − smooth)/8 + smooth), then 8), reads back as the same model (the factors divide the inverse
+     * frequencies: logits within 1e-5 of the HF directory's, past original_max_position_embeddings), is written back
+     * with the same factors, and cannot become a Hugging Face directory: config.json has no spelling for them unless
+     * they are those of Meta's llama3 parameters (low 1, high 4, original 8192), then rope_scaling is recovered.
+     */
+    @Test
+    void llama3RopeScalingTravelsAsRopeFreqs() throws IOException {
+        Path hf = Llama3RopeModel.write(dir.resolve("hf")), gguf = dir.resolve("llama3.gguf"), again = dir.resolve("again.gguf");
+        CausalLm a = ModelLoader.load(hf);
+        GgufExport.write(gguf, a, hf, GgmlType.F32);
+        float[] factors;
+        try (GgufFile f = GgufFile.open(gguf)) {
+            assertEquals(new Shape(8), f.shape("rope_freqs.weight"));
+            factors = new float[8];
+            f.read("rope_freqs.weight").widen(0, factors, 0, 8);
+            assertTrue(!f.has("llama.rope.scaling.type"), "llama3 scaling has no rope.scaling.* metadata");
+            Lora4jException e = assertThrows(Lora4jException.class, () -> ModelFamily.of(f).hfConfig(f));
+            assertTrue(e.getMessage().contains("tensor 'rope_freqs.weight'") && e.getMessage().contains("config.json"), e.getMessage());
+        }
+        Path meta = Llama3RopeModel.write(dir.resolve("meta"), 8192), metaGguf = dir.resolve("meta.gguf");
+        GgufExport.write(metaGguf, ModelLoader.load(meta), meta, GgmlType.F32);
+        try (GgufFile f = GgufFile.open(metaGguf)) {
+            HfConfig c = ModelFamily.of(f).hfConfig(f);
+            assertEquals(new RopeScaling("llama3", 8, 1, 4, 8192), LlamaConfig.from(c).ropeScaling());
+        }
+        Path hfBack = dir.resolve("back");
+        try (Output out = Output.directory(hfBack, Output.Kind.MODEL, Output.Mode.NEW, List.of(metaGguf))) {
+            GgufToHf.save(metaGguf, ModelLoader.load(metaGguf), out);
+        }
+        assertTrue(maxDifference(logits(ModelLoader.load(meta)), logits(ModelLoader.load(hfBack))) < 1e-5, "HF -> GGUF -> HF logits");
+        double wavelen1 = 2 * Math.PI * Math.pow(10000, 2.0 / 16), smooth = (32 / wavelen1 - 1) / 3;
+        assertArrayEquals(new float[] {1, (float) (1 / ((1 - smooth) / 8 + smooth)), 8, 8, 8, 8, 8, 8}, factors, 1e-6f);
+        CausalLm b = ModelLoader.load(gguf);
+        double max = maxDifference(logits(a), logits(b));
+        assertTrue(max < 1e-5, "GGUF vs HF logits differ by " + max);
+        GgufExport.write(again, b, gguf, GgmlType.F32);
+        try (GgufFile f = GgufFile.open(again)) {
+            float[] back = new float[8];
+            f.read("rope_freqs.weight").widen(0, back, 0, 8);
+            assertArrayEquals(factors, back);
+        }
+    }
+
+    /** Logits of 48 positions (past original_max_position_embeddings 32). */
+    private static float[] logits(CausalLm m) {
+        int[] ids = new int[48];
+        for (int t = 0; t < ids.length; t++) ids[t] = (t * 37 + 5) % 442;
+        return m.forward(Tape.noGrad(), ids, 1, ids.length).data();
+    }
+
+    private static double maxDifference(float[] a, float[] b) {
+        double max = 0;
+        for (int i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+        return max;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"length", "nan", "zero"})
+    void badRopeFreqsAreNamed(String how) throws IOException {
+        Path bad = dir.resolve("bad.gguf");
+        float[] factors = how.equals("length") ? new float[] {1, 2, 4} : new float[] {1, 2, 4, 8, 8, 8, 8, how.equals("nan") ? Float.NaN : 0};
+        Llama3RopeModel.withRopeFreqs(TestData.dir("gguf").resolve("tiny-llama.gguf"), bad, factors);
+        Lora4jException e = assertThrows(Lora4jException.class, () -> ModelLoader.load(bad));
+        assertTrue(e.getMessage().contains(bad.toString()) && e.getMessage().contains("'rope_freqs.weight'"), e.getMessage());
+        assertTrue(e.getMessage().contains(switch (how) {
+            case "length" -> "expected [8] (head_dim / 2)";
+            case "nan" -> "NaN or infinite";
+            default -> "factor 7 is 0.0, expected a positive finite number";
+        }), e.getMessage());
     }
 }

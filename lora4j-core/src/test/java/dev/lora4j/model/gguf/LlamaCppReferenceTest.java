@@ -19,6 +19,7 @@ import dev.lora4j.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -123,6 +124,28 @@ class LlamaCppReferenceTest {
         int agree = 0;
         for (int t = 0; t < ids.length; t++) if (argmax(mine[t]) == argmax(llama[t])) agree++;
         assertEquals(ids.length, agree, name + " Q8_0: top-1 tokens agree at " + agree + " of " + ids.length + " positions");
+    }
+
+    /**
+     * A llama with Llama 3.1's rope_scaling ({@link Llama3RopeModel}) written by to-gguf carries rope_freqs.weight, and
+     * llama.cpp, which divides its RoPE frequencies by them, agrees within 1e-4 with lora4j on both the HF directory
+     * (HF's llama3 formula) and the GGUF (the factors). Without the scaling the distributions are far off, so the
+     * factors are what makes them agree.
+     */
+    @Test
+    void llama3RopeScalingWrittenAsRopeFreqsIsLlamaCppsToo() throws Exception {
+        Path hf = Llama3RopeModel.write(dir.resolve("hf")), gguf = dir.resolve("llama3.gguf");
+        CausalLm model = ModelLoader.load(hf);
+        GgufExport.write(gguf, model, hf, GgmlType.F32);
+        int[] ids = ids(hf);
+        assertTrue(ids.length > 32, "positions past original_max_position_embeddings (32): " + ids.length);
+        float[][] llama = LlamaCpp.run(gguf, null, List.of(), List.of(ids)).probabilities().getFirst();
+        double d = maxLogProbDifference(logProbs(model, ids), llama);
+        assertTrue(d < TOLERANCE, "HF directory: log-probabilities differ by " + d);
+        d = maxLogProbDifference(logProbs(ModelLoader.load(gguf), ids), llama);
+        assertTrue(d < TOLERANCE, "GGUF: log-probabilities differ by " + d);
+        double unscaled = maxLogProbDifference(logProbs(ModelLoader.load(fixture("tiny-llama")), ids), llama);
+        assertTrue(unscaled > 100 * TOLERANCE, "the scaling changes the distributions (by " + unscaled + ")");
     }
 
     /**

@@ -58,7 +58,7 @@ class LlamaGoldenTest {
         CausalLm model = ModelLoader.load(dir);
         assertInstanceOf(LlamaModel.class, model);
         LlamaConfig config = ((LlamaModel) model).config();
-        float[] invFreq = new RotaryEmbedding(config.headDim(), config.ropeTheta(), config.ropeScaling()).invFreq();
+        float[] invFreq = new RotaryEmbedding(config.headDim(), config.ropeTheta(), config.ropeScaling(), null).invFreq();
         float[] expectedInvFreq = new float[golden.get("inv_freq").size()];
         for (int i = 0; i < expectedInvFreq.length; i++) expectedInvFreq[i] = (float) golden.get("inv_freq").get(i).asDouble();
         compare("inv_freq", invFreq, expectedInvFreq, 1e-6);
