@@ -9,6 +9,7 @@ import dev.lora4j.io.gguf.GgufFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -115,6 +116,11 @@ class GgufCliTest {
                     "--max-steps", "2", "--batch-size", "2", "--seq-len", "16", "--lr", "1e-2");
             assertEquals(0, r.status(), r.err());
             assertTrue(Files.exists(out.resolve("adapter_model.safetensors")));
+            List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
+            JsonNode last = new ObjectMapper().readTree(metrics.get(metrics.size() - 1));
+            double f32Mb = 4.0 * last.get("total_params").asLong() / 1e6;
+            assertTrue(last.get("weights_mb").asDouble() < 0.35 * f32Mb,
+                    dtype + ": the base is held in its blocks (" + last.get("weights_mb") + " MB of " + f32Mb + " as float32)");
         }
         CliTest.Run full = CliTest.run("train", "--model", HF, "--data", TRAIN, "--out", tmp.resolve("full").toString(), "--base-dtype", "nf4", "--full");
         assertEquals(1, full.status());
