@@ -62,7 +62,9 @@ public final class BenchTrainCommand implements Callable<Integer> {
             new Preset("gpt2-small", "gpt2", 12, 768, 12, 12, 3072, 50257),
             new Preset("gpt2-tiny", "gpt2", 2, 128, 4, 4, 512, 1024),
             new Preset("llama-160m", "llama", 12, 768, 12, 4, 2048, 32000),
-            new Preset("llama-tiny", "llama", 2, 128, 4, 2, 352, 1024));
+            new Preset("llama-tiny", "llama", 2, 128, 4, 2, 352, 1024),
+            new Preset("qwen2.5-0.5b", "llama", 24, 896, 14, 2, 4864, 151936),    // Qwen2.5-0.5B's shape (no q/k/v biases, as the reference)
+            new Preset("llama-3.2-1b", "llama", 16, 2048, 32, 8, 8192, 128256));
 
     private static Map<String, Preset> presets(Preset... ps) {
         Map<String, Preset> m = new LinkedHashMap<>();
@@ -87,12 +89,13 @@ public final class BenchTrainCommand implements Callable<Integer> {
         return ModelFamily.of(config).randomCausalLm(config, seed);
     }
 
-    /** LoRA r, alpha on {@code targets} with the family's PEFT defaults (fan_in_fan_out for GPT-2's Conv1D). */
+    /** LoRA r, alpha on {@code targets} ("all-linear": PEFT's shorthand) with the family's PEFT defaults (fan_in_fan_out for GPT-2's Conv1D). */
     static LoraConfig loraConfig(Preset p, int rank, double alpha, List<String> targets) {
-        return LoraConfig.defaults(p.arch()).withR(rank).withAlpha(alpha).withTargets(new ModuleSpec.Names(targets));
+        ModuleSpec spec = targets.equals(List.of(ModuleSpec.ALL_LINEAR)) ? new ModuleSpec.AllLinear() : new ModuleSpec.Names(targets);
+        return LoraConfig.defaults(p.arch()).withR(rank).withAlpha(alpha).withTargets(spec);
     }
 
-    @Option(names = "--preset", defaultValue = "gpt2-small", description = "gpt2-small, gpt2-tiny, llama-160m or llama-tiny (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--preset", defaultValue = "gpt2-small", description = "gpt2-small, gpt2-tiny, llama-160m, llama-tiny, qwen2.5-0.5b or llama-3.2-1b (default: ${DEFAULT-VALUE}).")
     String preset;
     @Option(names = "--mode", defaultValue = "lora", description = "lora or full (default: ${DEFAULT-VALUE}).")
     String mode;
@@ -104,7 +107,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
     int rank;
     @Option(names = "--alpha", defaultValue = "16")
     double alpha;
-    @Option(names = "--targets", split = ",", description = "Default: c_attn (GPT-2), q_proj,v_proj (Llama).")
+    @Option(names = "--targets", split = ",", description = "Default: c_attn (GPT-2), q_proj,v_proj (Llama); all-linear: every linear layer but the head.")
     List<String> targets;
     @Option(names = "--steps", defaultValue = "6")
     int steps;
