@@ -30,7 +30,7 @@ public final class GgufToHf {
     public static void save(Path gguf, CausalLm model, Output out) {
         Path staging = out.stage();
         try (GgufFile f = GgufFile.open(gguf)) {
-            ObjectNode config = (ObjectNode) ModelFamily.of(f).hfConfig(f).raw();
+            ObjectNode config = (ObjectNode) GgufFamily.of(f).hfConfig(f).raw();
             Files.writeString(staging.resolve("config.json"), config.toPrettyString() + "\n");
             Files.writeString(staging.resolve("tokenizer.json"), GgufVocab.tokenizerJson(f));
             ObjectNode tc = MAPPER.createObjectNode();

@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.Map;
 
 /** Llama and the models built like it (HF LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM). */
-public final class LlamaFamily implements ModelFamily {
+public final class LlamaFamily implements ModelFamily, GgufFamily {
     LlamaFamily() {}
 
     @Override

@@ -2,7 +2,6 @@ package dev.lora4j.model;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.io.HfConfig;
-import dev.lora4j.io.gguf.GgufFile;
 import dev.lora4j.nn.CausalLm;
 import java.nio.file.Path;
 import java.util.List;
@@ -41,21 +40,6 @@ public sealed interface ModelFamily permits Gpt2Family, LlamaFamily, BertFamily 
      */
     CausalLm causalLm(HfConfig config, Path modelDir);
 
-    /** The GGUF {@code general.architecture} values it reads (llama.cpp's names); none by default. */
-    default List<String> ggufArchitectures() {
-        return List.of();
-    }
-
-    /** The config.json that a GGUF file's metadata describes (its architecture is one of {@link #ggufArchitectures()}). */
-    default HfConfig hfConfig(GgufFile gguf) {
-        throw new UnsupportedOperationException(getClass().getSimpleName() + " reads no GGUF file");
-    }
-
-    /** The causal LM of a GGUF file whose architecture is one of {@link #ggufArchitectures()}. */
-    default CausalLm causalLm(GgufFile gguf) {
-        throw new UnsupportedOperationException(getClass().getSimpleName() + " reads no GGUF file");
-    }
-
     /** How {@code model} (one of this family's) is written to GGUF, or null when llama.cpp has no architecture for it. */
     default GgufLayout ggufLayout(CausalLm model) {
         return null;
@@ -79,14 +63,6 @@ public sealed interface ModelFamily permits Gpt2Family, LlamaFamily, BertFamily 
         for (ModelFamily f : ALL) if (f.modelTypes().contains(modelType)) return f;
         throw new Lora4jException(source + ": unknown model_type '" + modelType + "' (supported: "
                 + String.join(", ", ALL.stream().flatMap(f -> f.modelTypes().stream()).toList()) + ")");
-    }
-
-    /** The family of a GGUF file, by its {@code general.architecture}. */
-    static ModelFamily of(GgufFile gguf) {
-        String arch = gguf.string("general.architecture");
-        for (ModelFamily f : ALL) if (f.ggufArchitectures().contains(arch)) return f;
-        throw new Lora4jException(gguf.path() + ": general.architecture '" + arch + "' is not supported (supported: "
-                + String.join(", ", ALL.stream().flatMap(f -> f.ggufArchitectures().stream()).toList()) + ")");
     }
 
     /** Every model_type lora4j reads. */

@@ -28,7 +28,7 @@ public final class ModelLoader {
     public static CausalLm load(Path dir) {
         if (GgufFile.isGguf(dir)) {
             try (GgufFile gguf = GgufFile.open(dir)) {
-                return ModelFamily.of(gguf).causalLm(gguf);
+                return GgufFamily.of(gguf).causalLm(gguf);
             }
         }
         InputFile.requireDirectory(dir, "a model directory with config.json (or a .gguf file)");

@@ -15,8 +15,8 @@ import dev.lora4j.io.gguf.GgufFile;
 import dev.lora4j.io.gguf.GgufValue;
 import dev.lora4j.io.gguf.GgufWriter;
 import dev.lora4j.model.GgufExport;
+import dev.lora4j.model.GgufFamily;
 import dev.lora4j.model.GgufToHf;
-import dev.lora4j.model.ModelFamily;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.model.llama.LlamaConfig;
 import dev.lora4j.model.llama.LlamaGgufNames;
@@ -148,13 +148,13 @@ class GgufModelTest {
             factors = new float[8];
             f.read("rope_freqs.weight").widen(0, factors, 0, 8);
             assertTrue(!f.has("llama.rope.scaling.type"), "llama3 scaling has no rope.scaling.* metadata");
-            Lora4jException e = assertThrows(Lora4jException.class, () -> ModelFamily.of(f).hfConfig(f));
+            Lora4jException e = assertThrows(Lora4jException.class, () -> GgufFamily.of(f).hfConfig(f));
             assertTrue(e.getMessage().contains("tensor 'rope_freqs.weight'") && e.getMessage().contains("config.json"), e.getMessage());
         }
         Path meta = Llama3RopeModel.write(dir.resolve("meta"), 8192), metaGguf = dir.resolve("meta.gguf");
         GgufExport.write(metaGguf, ModelLoader.load(meta), meta, GgmlType.F32);
         try (GgufFile f = GgufFile.open(metaGguf)) {
-            HfConfig c = ModelFamily.of(f).hfConfig(f);
+            HfConfig c = GgufFamily.of(f).hfConfig(f);
             assertEquals(new RopeScaling("llama3", 8, 1, 4, 8192), LlamaConfig.from(c).ropeScaling());
         }
         Path hfBack = dir.resolve("back");
