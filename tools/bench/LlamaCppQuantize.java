@@ -30,6 +30,10 @@ public final class LlamaCppQuantize {
     public static void main(String[] args) throws Throwable {
         Path lib = Path.of(args[0]).resolve("libggml-base.so");
         Path in = Path.of(args[1]), out = Path.of(args[2]);
+        if (java.nio.file.Files.exists(out, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            System.err.println(out + " exists: give a new file (this tool never replaces one)");
+            System.exit(1);
+        }
         SymbolLookup ggml = SymbolLookup.libraryLookup(lib, Arena.global());
         FunctionDescriptor rowRef = FunctionDescriptor.ofVoid(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG);
         Map<GgmlType, MethodHandle> quantizers = Map.of(
