@@ -90,7 +90,7 @@ public final class GgufExport {
         Path json = base.resolve("tokenizer.json");
         if (!Files.exists(json)) throw new Lora4jException(json + ": not found (llama.cpp needs the model's vocabulary in the GGUF file)");
         InputFile.requireRegular(json, "a Hugging Face tokenizer.json");
-        kv.putAll(GgufVocab.metadata(Json.readObject(json, "tokenizer"), json.toString()));
+        kv.putAll(GgufVocab.metadata(Json.readObject(json, "tokenizer"), json.toString(), model.vocabSize()));
         JsonNode bos = Json.readObject(base.resolve("config.json"), "config").get("bos_token_id");
         if (bos != null && bos.canConvertToInt() && bos.intValue() >= 0) kv.put("tokenizer.ggml.bos_token_id", GgufValue.uint32(bos.intValue()));
         model.eosTokenId().ifPresent(id -> kv.put("tokenizer.ggml.eos_token_id", GgufValue.uint32(id)));

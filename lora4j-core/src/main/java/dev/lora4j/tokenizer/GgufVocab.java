@@ -17,14 +17,14 @@ import java.util.Map;
 /**
  * A GGUF vocabulary ({@code tokenizer.ggml.*}, llama.cpp llama-vocab.cpp) as the Hugging Face tokenizer.json that gives
  * the same ids, and back. Two kinds: {@code gpt2} (byte-level BPE with merges; the pre-tokenizer regex named by
- * {@code tokenizer.ggml.pre}: gpt2, llama-bpe, qwen2) and {@code llama} (SentencePiece BPE with byte fallback, which
+ * {@code tokenizer.ggml.pre}: gpt-2, llama-bpe, qwen2) and {@code llama} (SentencePiece BPE with byte fallback, which
  * llama.cpp merges by score: the tokenizer.json's merges are ranked by the merged piece's score, as transformers'
  * SentencePieceExtractor orders them, and written back as score = −rank).
  */
 public final class GgufVocab {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     /** llama.cpp's token types (llama.h llama_token_type). */
-    static final int NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, BYTE = 6;
+    static final int NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6;
     /** The split regexes of llama.cpp's pre-tokenizers (llama-vocab.cpp), as the models' tokenizer.json write them. */
     static final String LLAMA3_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
     static final String QWEN2_REGEX = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
@@ -58,7 +58,7 @@ public final class GgufVocab {
         ObjectNode bpe = MAPPER.createObjectNode().put("type", "BPE").putNull("dropout");
         switch (model) {
             case "gpt2" -> {
-                String pre = f.has("tokenizer.ggml.pre") ? f.string("tokenizer.ggml.pre") : "gpt2";
+                String pre = f.has("tokenizer.ggml.pre") ? f.string("tokenizer.ggml.pre") : "default";
                 byteLevel(root, pre, f);
                 bpe.putNull("unk_token").putNull("continuing_subword_prefix").putNull("end_of_word_suffix").put("fuse_unk", false)
                         .put("byte_fallback", false).put("ignore_merges", pre.equals("llama-bpe"));
@@ -107,10 +107,10 @@ public final class GgufVocab {
 
     private static void byteLevel(ObjectNode root, String pre, GgufFile f) {
         String regex = switch (pre) {
-            case "gpt2", "default" -> null;
+            case "gpt-2", "gpt2", "default" -> null;            // "gpt2": what lora4j wrote before it used llama.cpp's name
             case "llama-bpe", "llama3" -> LLAMA3_REGEX;
             case "qwen2" -> QWEN2_REGEX;
-            default -> throw new Lora4jException(f.path() + ": tokenizer.ggml.pre '" + pre + "' is not supported (gpt2, llama-bpe, qwen2)");
+            default -> throw new Lora4jException(f.path() + ": tokenizer.ggml.pre '" + pre + "' is not supported (gpt-2, llama-bpe, qwen2)");
         };
         if (pre.equals("qwen2")) root.putObject("normalizer").put("type", "NFC");
         else root.putNull("normalizer");
@@ -151,30 +151,43 @@ public final class GgufVocab {
     }
 
     /**
-     * The {@code tokenizer.ggml.*} metadata of a Hugging Face tokenizer.json ({@code json}, read from {@code source}):
-     * byte-level BPE becomes "gpt2" with its pre-tokenizer recognised from the regex, SentencePiece-style BPE with byte
-     * fallback becomes "llama" with score = −(rank of the merge that makes the piece). Anything else is refused.
+     * The {@code tokenizer.ggml.*} metadata of a Hugging Face tokenizer.json ({@code json}, read from {@code source}) for a
+     * model whose embedding has {@code rows} rows, as llama.cpp's convert_hf_to_gguf.py writes it: one token per row (the
+     * vocabulary and the added tokens under their ids, every id neither names "[PAD<id>]" of type UNUSED); byte-level BPE
+     * becomes "gpt2" with its pre-tokenizer recognised from the regex, SentencePiece-style BPE with byte fallback becomes
+     * "llama" with score = −(rank of the merge that makes the piece). Anything else is refused, and so is a token id at
+     * or beyond {@code rows} (llama.cpp would read the file as a vocabulary that does not fit the model).
      */
-    public static Map<String, GgufValue> metadata(JsonNode json, String source) {
+    public static Map<String, GgufValue> metadata(JsonNode json, String source, int rows) {
         JsonNode model = json.path("model");
         if (!"BPE".equals(model.path("type").asText())) {
             throw new Lora4jException(source + ": model type '" + model.path("type").asText() + "' cannot be written to GGUF (BPE only)");
         }
-        JsonNode vocabNode = model.path("vocab");
-        int n = vocabNode.size();
-        String[] tokens = new String[n];
-        for (Map.Entry<String, JsonNode> e : vocabNode.properties()) {
+        String[] tokens = new String[rows];
+        for (Map.Entry<String, JsonNode> e : model.path("vocab").properties()) {
             int id = e.getValue().asInt(-1);
-            if (id < 0 || id >= n || tokens[id] != null) throw new Lora4jException(source + ": the vocabulary's ids are not 0 to " + (n - 1) + " (id of '" + e.getKey() + "')");
+            if (id < 0 || id >= rows) throw new Lora4jException(source + ": token '" + e.getKey() + "' has id " + id + ", outside the model's " + rows + " embedding rows");
+            if (tokens[id] != null) throw new Lora4jException(source + ": id " + id + " names both '" + tokens[id] + "' and '" + e.getKey() + "'");
             tokens[id] = e.getKey();
         }
         Map<Integer, Boolean> special = new LinkedHashMap<>();
         for (JsonNode a : json.path("added_tokens")) {
             int id = a.path("id").asInt(-1);
-            if (id < 0 || id >= n || !a.path("content").asText().equals(tokens[id])) {
-                throw new Lora4jException(source + ": added token " + a + " is not in the vocabulary under its id (lora4j writes vocabularies whose added tokens are in the model's vocab)");
+            String content = a.path("content").asText();
+            if (id < 0 || id >= rows) throw new Lora4jException(source + ": added token '" + content + "' has id " + id + ", outside the model's " + rows + " embedding rows");
+            if (tokens[id] != null && !tokens[id].equals(content)) {
+                throw new Lora4jException(source + ": added token '" + content + "' has id " + id + ", which the vocabulary gives to '" + tokens[id] + "'");
             }
+            tokens[id] = content;
             special.put(id, a.path("special").asBoolean(false));
+        }
+        int n = rows;
+        boolean[] unused = new boolean[n];
+        for (int id = 0; id < n; id++) {
+            if (tokens[id] == null) {
+                tokens[id] = "[PAD" + id + "]";
+                unused[id] = true;
+            }
         }
         List<String> merges = new ArrayList<>();
         for (JsonNode m : model.path("merges")) merges.add(m.isArray() ? m.get(0).asText() + " " + m.get(1).asText() : m.asText());
@@ -184,7 +197,7 @@ public final class GgufVocab {
         if (!byteFallback) {
             kv.put("tokenizer.ggml.model", GgufValue.string("gpt2"));
             kv.put("tokenizer.ggml.pre", GgufValue.string(preTokenizer(json, source)));
-            for (int id = 0; id < n; id++) types.add((long) (special.containsKey(id) ? (special.get(id) ? CONTROL : USER_DEFINED) : NORMAL));
+            for (int id = 0; id < n; id++) types.add((long) (unused[id] ? UNUSED : special.containsKey(id) ? (special.get(id) ? CONTROL : USER_DEFINED) : NORMAL));
             kv.put("tokenizer.ggml.tokens", GgufValue.array(GgufValueType.STRING, List.of(tokens)));
             kv.put("tokenizer.ggml.token_type", GgufValue.array(GgufValueType.INT32, types));
             kv.put("tokenizer.ggml.merges", GgufValue.array(GgufValueType.STRING, merges));
@@ -197,8 +210,8 @@ public final class GgufVocab {
         for (int id = 0; id < n; id++) {
             String t = tokens[id];
             boolean isByte = t.matches("<0x[0-9A-F]{2}>");
-            types.add((long) (t.equals(unk) ? UNKNOWN : special.containsKey(id) ? (special.get(id) ? CONTROL : USER_DEFINED) : isByte ? BYTE : NORMAL));
-            scores.add(rank.containsKey(t) ? -(float) rank.get(t) : special.containsKey(id) || isByte ? 0f : -1e9f);
+            types.add((long) (unused[id] ? UNUSED : t.equals(unk) ? UNKNOWN : special.containsKey(id) ? (special.get(id) ? CONTROL : USER_DEFINED) : isByte ? BYTE : NORMAL));
+            scores.add(unused[id] ? -1000f : rank.containsKey(t) ? -(float) rank.get(t) : special.containsKey(id) || isByte ? 0f : -1e9f);
         }
         kv.put("tokenizer.ggml.model", GgufValue.string("llama"));
         kv.put("tokenizer.ggml.tokens", GgufValue.array(GgufValueType.STRING, List.of(tokens)));
@@ -212,7 +225,7 @@ public final class GgufVocab {
     /** llama.cpp's name of a byte-level tokenizer.json's pre-tokenizer, recognised from its split regex. */
     private static String preTokenizer(JsonNode json, String source) {
         JsonNode pre = json.path("pre_tokenizer");
-        if (pre.path("type").asText().equals("ByteLevel") && pre.path("use_regex").asBoolean(false)) return "gpt2";
+        if (pre.path("type").asText().equals("ByteLevel") && pre.path("use_regex").asBoolean(false)) return "gpt-2";
         for (JsonNode p : pre.path("pretokenizers")) {
             String regex = p.path("pattern").path("Regex").asText("");
             if (regex.equals(LLAMA3_REGEX)) return "llama-bpe";

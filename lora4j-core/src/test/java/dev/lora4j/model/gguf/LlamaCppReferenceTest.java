@@ -4,18 +4,26 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lora4j.autograd.Tape;
+import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.gguf.GgmlType;
+import dev.lora4j.io.gguf.GgufFile;
+import dev.lora4j.io.gguf.GgufValueType;
 import dev.lora4j.lora.AdapterIO;
 import dev.lora4j.lora.GgufAdapter;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.Merger;
 import dev.lora4j.model.GgufExport;
+import dev.lora4j.model.ModelFamily;
 import dev.lora4j.model.ModelLoader;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.testing.LlamaCpp;
 import dev.lora4j.testing.TestData;
 import dev.lora4j.tokenizer.Tokenizer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
@@ -124,6 +132,44 @@ class LlamaCppReferenceTest {
         int agree = 0;
         for (int t = 0; t < ids.length; t++) if (argmax(mine[t]) == argmax(llama[t])) agree++;
         assertEquals(ids.length, agree, name + " Q8_0: top-1 tokens agree at " + agree + " of " + ids.length + " positions");
+    }
+
+    /**
+     * A llama whose tokenizer is GPT-2's byte-level BPE (50,257 ids, llama.cpp's pre-tokenizer "gpt-2") plus a special
+     * token kept outside the BPE vocabulary (as Qwen2's and Llama 3's added tokens are), and whose embedding has more
+     * rows (50,304) than the tokenizer has ids: to-gguf writes one token per row as llama.cpp's converter does ("[PAD<id>]",
+     * UNUSED), so llama.cpp loads the file, tokenizes as lora4j does and agrees on the log-probabilities.
+     */
+    @Test
+    void aVocabularyShorterThanTheEmbeddingIsPaddedAndGpt2sPreTokenizerNamedAsLlamaCppNamesIt() throws Exception {
+        Path hf = Files.createDirectories(dir.resolve("hf")), gguf = dir.resolve("padded.gguf");
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode tokenizer = (ObjectNode) mapper.readTree(TestData.dir("gpt2-tiny").resolve("tokenizer.json").toFile());
+        ((ArrayNode) tokenizer.get("added_tokens")).addObject().put("id", 50257).put("content", "<|im_start|>").put("single_word", false)
+                .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", true);
+        Files.writeString(hf.resolve("tokenizer.json"), tokenizer.toString());
+        String config = """
+                {"model_type": "llama", "vocab_size": 50304, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                 "num_attention_heads": 2, "num_key_value_heads": 1, "rms_norm_eps": 1e-6, "rope_theta": 10000.0,
+                 "max_position_embeddings": 128, "tie_word_embeddings": false, "bos_token_id": 50256, "eos_token_id": 50256}""";
+        Files.writeString(hf.resolve("config.json"), config);
+        HfConfig c = HfConfig.parse(config, "config.json");
+        CausalLm model = ModelFamily.of(c).randomCausalLm(c, 3);
+        GgufExport.write(gguf, model, hf, GgmlType.F32);
+        try (GgufFile f = GgufFile.open(gguf)) {
+            assertEquals("gpt-2", f.string("tokenizer.ggml.pre"));
+            List<?> tokens = f.array("tokenizer.ggml.tokens", GgufValueType.STRING), types = f.array("tokenizer.ggml.token_type", GgufValueType.INT32);
+            assertEquals(50_304, tokens.size());
+            assertEquals(List.of("<|endoftext|>", "<|im_start|>", "[PAD50258]", "[PAD50303]"),
+                    List.of(tokens.get(50256), tokens.get(50257), tokens.get(50258), tokens.get(50303)));
+            assertEquals(List.of(3L, 3L, 5L, 1L), List.of(types.get(50256), types.get(50257), types.get(50303), types.get(0)));   // CONTROL, UNUSED, NORMAL
+        }
+        int[] ids = ids(hf);
+        assertArrayEquals(ids, ids(gguf), "the GGUF's vocabulary tokenizes as the tokenizer.json");
+        LlamaCpp.Result r = LlamaCpp.run(gguf, null, List.of(TEXT), List.of(ids));
+        assertArrayEquals(ids, r.tokens().getFirst(), "llama.cpp's tokenization");
+        double d = maxLogProbDifference(logProbs(model, ids), r.probabilities().getFirst());
+        assertTrue(d < TOLERANCE, "log-probabilities differ by " + d);
     }
 
     /**
