@@ -203,7 +203,8 @@ public final class TrainCommand implements Callable<Integer> {
             }
             for (String v : o.originalStringValues()) {
                 args.add(o.longestName());
-                args.add(o.type() == Path.class ? Path.of(v).toAbsolutePath().toString() : v);   // executors have other working directories
+                // executors have other working directories; a URI (hdfs://…) stays as given
+                args.add(o.type() == Path.class && !DistributedTraining.isUri(v) ? Path.of(v).toAbsolutePath().toString() : v);
             }
         }
         return args;

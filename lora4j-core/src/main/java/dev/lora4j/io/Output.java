@@ -147,15 +147,23 @@ public final class Output implements AutoCloseable {
         if (!Files.exists(out, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(out)) return false;
         if (!Files.isDirectory(out)) throw new Lora4jException(given + ": exists and is not a directory; choose another output");
         List<String> entries = list(out);
+        return checkListing(given.toString(), entries, entries.contains(MARKER) ? readMarker(out.resolve(MARKER)) : null, kind, mode);
+    }
+
+    /**
+     * The rules of {@link #directory} for an existing directory known by its listing (lora4j-spark applies them to one on
+     * a Hadoop file system): {@code entries} are its top-level names, {@code marker} its parsed marker (see
+     * {@link #parseMarker}) or null. Refuses what a claim refuses, naming {@code given}; returns true when a previous
+     * output of {@code kind} is there to continue or replace.
+     */
+    public static boolean checkListing(String given, List<String> entries, JsonNode marker, Kind kind, Mode mode) {
         if (entries.isEmpty()) return false;
-        JsonNode marker = entries.contains(MARKER) ? readMarker(out.resolve(MARKER)) : null;
         if (marker == null) {
             throw new Lora4jException(given + ": is not empty and was not written by lora4j (" + sample(entries)
                     + "); lora4j never writes into such a directory: choose a new or empty one");
         }
         requireKind(given, marker, kind);
-        Set<String> ours = entriesOf(marker);
-        List<String> foreign = entries.stream().filter(e -> !isOurs(e, ours)).toList();
+        List<String> foreign = foreign(entries, marker);
         boolean previous = entries.size() > 1;
         if (!previous) return false;                              // only the marker: a run that stopped before writing
         if (mode == Mode.NEW) {
@@ -167,6 +175,32 @@ public final class Output implements AutoCloseable {
                     + "); move them away before replacing this " + kind.description());
         }
         return true;
+    }
+
+    /** The entries of a listing that {@code marker} does not claim for lora4j (see {@link #checkListing}). */
+    public static List<String> foreign(List<String> entries, JsonNode marker) {
+        Set<String> ours = entriesOf(marker);
+        return entries.stream().filter(e -> !isOurs(e, ours)).toList();
+    }
+
+    /** A marker's text, checked as {@link #directory} checks the marker it reads; {@code where} names it in errors. */
+    public static JsonNode parseMarker(byte[] json, String where) {
+        return checkMarker(Json.parseObject(json, where, "lora4j output marker"), where);
+    }
+
+    /** The text of a directory marker of {@code kind} recording {@code names}. */
+    public static String markerText(Kind kind, Collection<String> names) {
+        ObjectNode m = Json.MAPPER.createObjectNode();
+        m.put("kind", kind.wireName());
+        m.put("written_by", "lora4j");
+        ArrayNode a = m.putArray("entries");
+        new TreeSet<>(names).stream().filter(n -> !n.equals(MARKER)).forEach(a::add);
+        return m.toPrettyString() + "\n";
+    }
+
+    /** The names a marker records. */
+    public static Set<String> recorded(JsonNode marker) {
+        return entriesOf(marker);
     }
 
     private static boolean checkFile(Path given, Path out, Kind kind, Mode mode) {
@@ -181,7 +215,7 @@ public final class Output implements AutoCloseable {
         return true;
     }
 
-    private static void requireKind(Path given, JsonNode marker, Kind kind) {
+    private static void requireKind(Object given, JsonNode marker, Kind kind) {
         String found = marker.path("kind").asText("");
         if (!found.equals(kind.wireName())) {
             throw new Lora4jException(given + ": holds a lora4j " + found.replace('-', ' ') + ", not " + kind.withArticle()
@@ -282,12 +316,7 @@ public final class Output implements AutoCloseable {
     }
 
     private String markerJson(Set<String> names) {
-        ObjectNode m = Json.MAPPER.createObjectNode();
-        m.put("kind", kind.wireName());
-        m.put("written_by", "lora4j");
-        ArrayNode a = m.putArray("entries");
-        names.stream().filter(n -> !n.equals(MARKER)).forEach(a::add);
-        return m.toPrettyString() + "\n";
+        return markerText(kind, names);
     }
 
     private static Path fileMarker(Path file) {
@@ -295,7 +324,10 @@ public final class Output implements AutoCloseable {
     }
 
     private static JsonNode readMarker(Path marker) {
-        JsonNode m = Json.readObject(marker, "lora4j output marker");
+        return checkMarker(Json.readObject(marker, "lora4j output marker"), marker.toString());
+    }
+
+    private static JsonNode checkMarker(JsonNode m, String marker) {
         if (!m.path("kind").isTextual() || !m.path("entries").isArray()) {
             throw new Lora4jException(marker + ": is not a lora4j output marker (expected \"kind\" and \"entries\")");
         }

@@ -24,6 +24,13 @@ import java.util.function.Consumer;
  * clear message on a non-finite loss or gradient. Data-parallel: one trainer per worker of a {@link GradientAllReduce},
  * each computing its shard of every micro-batch; the summed gradients make every worker take the same step, and only
  * rank 0 writes checkpoints.
+ *
+ * <p>Each micro-batch's gradient is computed alone (from zero) and then added to the step's sum, as PyTorch's
+ * AccumulateGrad adds each backward's result, and as the workers' all-reduce adds their shards' gradients: so two
+ * workers with batch b and one process with batch b and accumulation 2 add the same two gradients and take the same
+ * step, bit for bit, whatever order a kernel sums rows in. (Accumulating inside the kernels instead would chain the
+ * second micro-batch's rows onto the first's sum, an order that depends on the kernel's blocking.) With accumulation
+ * or several workers, the sum needs one more array of the trainable parameters' size.
  */
 public final class Trainer {
     /** What the trainer reports after each optimizer step and each evaluation. */
@@ -60,15 +67,12 @@ public final class Trainer {
         }
     }
 
-    /** Spreads the dropout seeds of the workers of a data-parallel run apart (rank 0's are a single process's). */
-    private static final long DROPOUT_STRIDE = 0x9E3779B97F4A7C15L;
-
     private final TrainingTask task;
     private final TrainConfig cfg;
     private final GradientAllReduce workers;
     private final Map<String, Tensor> trainable = new LinkedHashMap<>();
     private final AdamW adamw;
-    private float[] gradients;  // with several workers: every trainable gradient, flattened for one all-reduce per step
+    private float[] gradients;  // with accumulation or several workers: the step's gradient sum, flattened
     private int[] order;        // the permutation of the epoch last used, and its seed
     private long orderSeed;
 
@@ -165,24 +169,31 @@ public final class Trainer {
                 long tokens = 0;
                 for (int a = 0; a < cfg.gradAccum(); a++, micro++) {
                     ws.reset();                                   // the previous micro-batch's activations are dead
-                    task.module().reseedDropout(cfg.seed() * 7_919L + micro + workers.rank() * DROPOUT_STRIDE);
+                    // the masks of shard `rank` of micro-batch `micro` are those of micro-batch micro·W + rank of one
+                    // process with batch b: the rows it computes there
+                    task.module().reseedDropout(cfg.seed() * 7_919L + micro * workers.worldSize() + workers.rank());
                     Tape tape = Tape.create();
                     if (workers.worldSize() > 1) {
                         double[] shared = sharedLoss(tape, micro, true);
                         if (!Double.isFinite(shared[0])) throw diverged(checkpoints, pending, step + 1, "the loss is " + (float) shared[0]);
                         loss += shared[0] / cfg.gradAccum();
                         tokens += (long) shared[1];
-                        continue;
+                    } else {
+                        TrainingTask.Loss batchLoss = task.loss(tape, examples(micro));
+                        Tensor l = batchLoss.value();
+                        float value = l.data()[0];
+                        if (!Float.isFinite(value)) throw diverged(checkpoints, pending, step + 1, "the loss is " + value);
+                        tape.backward(l, new float[] {1f / cfg.gradAccum()});
+                        loss += value / cfg.gradAccum();
+                        tokens += batchLoss.scored();
                     }
-                    TrainingTask.Loss batchLoss = task.loss(tape, examples(micro));
-                    Tensor l = batchLoss.value();
-                    float value = l.data()[0];
-                    if (!Float.isFinite(value)) throw diverged(checkpoints, pending, step + 1, "the loss is " + value);
-                    tape.backward(l, new float[] {1f / cfg.gradAccum()});
-                    loss += value / cfg.gradAccum();
-                    tokens += batchLoss.scored();
+                    if (cfg.gradAccum() > 1) addGradients(a == 0);
                 }
-                if (workers.worldSize() > 1) sumGradients();
+                if (workers.worldSize() > 1) {
+                    if (cfg.gradAccum() == 1) addGradients(true);
+                    workers.sum(gradients);
+                }
+                if (cfg.gradAccum() > 1 || workers.worldSize() > 1) restoreGradients();
                 double norm = clipGradients();
                 if (!Double.isFinite(norm)) throw diverged(checkpoints, pending, step + 1, "the gradient norm is " + norm);
                 if (pending > 0) {                                // the update it holds just gave finite losses
@@ -250,21 +261,30 @@ public final class Trainer {
         return new double[] {mean, sums[0]};
     }
 
-    /** Replaces every worker's gradients by their sum over the workers (the same bits on each). */
-    private void sumGradients() {
+    /**
+     * Adds the micro-batch's gradients (computed from zero) into the step's flattened sum ({@code first}: copies them
+     * there), then zeroes them for the next micro-batch.
+     */
+    private void addGradients(boolean first) {
         if (gradients == null) {
             long n = 0;
             for (Tensor p : trainable.values()) n += p.size();
-            if (n > Integer.MAX_VALUE - 8) throw new Lora4jException(n + " trainable parameters are too many to sum across workers in one array");
+            if (n > Integer.MAX_VALUE - 8) throw new Lora4jException(n + " trainable parameters are too many to sum in one array");
             gradients = new float[(int) n];
         }
         int off = 0;
         for (Tensor p : trainable.values()) {
-            System.arraycopy(p.grad(), 0, gradients, off, p.size());
-            off += p.size();
+            float[] g = p.grad();
+            if (first) System.arraycopy(g, 0, gradients, off, g.length);
+            else for (int i = 0; i < g.length; i++) gradients[off + i] += g[i];
+            off += g.length;
         }
-        workers.sum(gradients);
-        off = 0;
+        adamw.zeroGrad();
+    }
+
+    /** Puts the step's summed gradients back into the trainable tensors, for clipping and the optimizer. */
+    private void restoreGradients() {
+        int off = 0;
         for (Tensor p : trainable.values()) {
             System.arraycopy(gradients, off, p.grad(), 0, p.size());
             off += p.size();

@@ -57,16 +57,24 @@ class DataParallelTrainerTest {
     }
 
     private static CausalLm loraModel() {
+        return loraModel(LORA);
+    }
+
+    private static CausalLm loraModel(LoraConfig lora) {
         CausalLm m = ModelLoader.load(TINY);
-        LoraInjector.apply(m, LORA, 7);
+        LoraInjector.apply(m, lora, 7);
         return m;
     }
 
     /** Trains {@code windows} on W threads, rank 0 writing into {@code out}; every rank must end with the same bits. */
     private Run parallel(int W, List<Window> windows, TrainConfig global, Path out) throws Exception {
+        return parallel(W, windows, global, out, LORA);
+    }
+
+    private Run parallel(int W, List<Window> windows, TrainConfig global, Path out, LoraConfig lora) throws Exception {
         ThreadAllReduce group = new ThreadAllReduce(W);
         List<CausalLm> models = new ArrayList<>();
-        for (int r = 0; r < W; r++) models.add(loraModel());
+        for (int r = 0; r < W; r++) models.add(loraModel(lora));
         Run run = new Run(models.get(0), new ArrayList<>(), new ArrayList<>());
         ExecutorService pool = Executors.newFixedThreadPool(W);
         try {
@@ -95,7 +103,11 @@ class DataParallelTrainerTest {
     }
 
     private Run single(List<Window> windows, TrainConfig cfg) {
-        Run run = new Run(loraModel(), new ArrayList<>(), new ArrayList<>());
+        return single(windows, cfg, LORA);
+    }
+
+    private Run single(List<Window> windows, TrainConfig cfg, LoraConfig lora) {
+        Run run = new Run(loraModel(lora), new ArrayList<>(), new ArrayList<>());
         new Trainer(run.model, windows, List.of(), cfg).run(tmp.resolve("single"), Trainer.Options.fresh(), run::record);
         return run;
     }
@@ -158,6 +170,25 @@ class DataParallelTrainerTest {
         assertClose(one, two, 1e-3);
         assertTrue(Files.isRegularFile(out.resolve("checkpoints/checkpoint-12/adapter_model.safetensors")), "rank 0 checkpoints");
         assertFalse(Files.exists(out.resolve("checkpoints/checkpoint-5")), "promoted past it");
+    }
+
+    /**
+     * Two workers with batch b and one process with batch b and accumulation 2 add the same two gradients: each
+     * micro-batch's (shard's) gradient is computed alone, from zero, on the same rows with the same shapes, and the two
+     * are added once in float (the all-reduce adds two floats in double and rounds once, which is the float sum). The
+     * dropout masks of a shard are those of the same rows in the one process, and every window scores the same number
+     * of tokens, so each shard's loss weight is 1/2 as the accumulation's is. So: the same bits, with either kernel set.
+     */
+    @Test
+    void twoWorkersAreOneProcessAccumulatingTheirTwoBatchesBitForBit() throws Exception {
+        LoraConfig dropout = LORA.withDropout(0.1);
+        TrainConfig accumulated = TrainConfig.builder().lr(1e-2f).maxSteps(3).batchSize(4).gradAccum(2).seqLen(32).build();
+        Run one = single(train, accumulated, dropout);
+        Run two = parallel(2, train, accumulated.toBuilder().batchSize(8).gradAccum(1).build(), tmp.resolve("two"), dropout);
+        assertEquals(one.losses, two.losses);
+        assertEquals(one.norms, two.norms);
+        Map<String, Tensor> a = two.adapter();
+        one.adapter().forEach((k, t) -> assertArrayEquals(t.data(), a.get(k).data(), k));
     }
 
     /** 20 windows in micro-batches of 6: the last holds 2, all rank 0's, so ranks 1 and 2 contribute nothing to it. */

@@ -2,7 +2,6 @@ package dev.lora4j.spark;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.cli.TrainCommand;
-import dev.lora4j.io.Output;
 import dev.lora4j.train.FineTune;
 import java.io.IOException;
 import java.io.Serializable;
@@ -26,21 +25,29 @@ import scala.reflect.ClassTag$;
  * together). The driver claims the output (as a single-machine run does: never an input, never someone else's files, one
  * run at a time), shows rank 0's reports, prepares the output once every worker has validated the run, and publishes
  * the result rank 0 staged. The batch size is per worker: W workers with batch b train as one process with batch W·b.
- * Model, data and output must be on a path that every executor sees (a local path in local mode, a shared file system
- * on a cluster).
+ * Model, data and output are local paths that every executor sees (local mode, a shared mount), or URIs of any file
+ * system Hadoop's client has on the class path ({@code hdfs://…}, {@code s3a://…}): each executor JVM then copies a
+ * remote input once ({@link InputCache}), and rank 0 publishes checkpoints and the result to a remote output
+ * ({@link RemoteRun}, {@link RemoteOutput}), which the driver claims under the same rules as a local one.
  */
 public final class SparkTraining {
     /** Seconds an all-reduce, a connection or the driver's answer may stall before the worker fails (and the stage restarts). */
     public static final String TIMEOUT_CONF = "spark.lora4j.timeout";
     private static final int DEFAULT_TIMEOUT_SECONDS = 600;
+    /**
+     * The executors' local directory for copies of remote inputs and the local side of a remote output (default: the
+     * executor's {@code java.io.tmpdir}, plus {@code /lora4j-spark}).
+     */
+    public static final String CACHE_CONF = "spark.lora4j.cacheDir";
 
     private SparkTraining() {}
 
     /**
-     * Trains as {@code lora4j train trainArgs} does, on {@code workers} workers (0: one per task slot), reporting to
+     * Trains as {@code lora4j train givenArgs} does, on {@code workers} workers (0: one per task slot), reporting to
      * {@code listener} on the driver; returns what rank 0 measured. Bad input ends in a {@link Lora4jException}.
      */
-    public static FineTune.Result train(JavaSparkContext sc, int workers, List<String> trainArgs, FineTune.Listener listener) {
+    public static FineTune.Result train(JavaSparkContext sc, int workers, List<String> givenArgs, FineTune.Listener listener) {
+        List<String> trainArgs = RunPaths.withLocalFiles(givenArgs);
         FineTune driver = TrainCommand.fineTune(trainArgs).build();         // checks the flags before anything starts
         int slots = sc.defaultParallelism() / Integer.parseInt(sc.getConf().get("spark.task.cpus", "1"));
         int W = workers > 0 ? workers : slots;
@@ -50,15 +57,14 @@ public final class SparkTraining {
         }
         boolean resume = trainArgs.contains("--resume");
         int timeout = sc.getConf().getInt(TIMEOUT_CONF, DEFAULT_TIMEOUT_SECONDS);
-        try (Output out = driver.claimOutput();
-             ProgressServer progress = ProgressServer.start(sc.getConf().get("spark.driver.host", "localhost"), listener,
-                     () -> driver.prepareOutput(out), resume)) {
+        try (RunOutput out = RunOutput.claim(driver, trainArgs, sc.hadoopConfiguration());
+             ProgressServer progress = ProgressServer.start(sc.getConf().get("spark.driver.host", "localhost"), listener, out::prepare, resume)) {
             TrainTask task = new TrainTask(List.copyOf(trainArgs), W, new Random().nextLong(), progress.address().getHostString(),
-                    progress.address().getPort(), timeout);
+                    progress.address().getPort(), timeout, HadoopSettings.of(sc.hadoopConfiguration()), sc.getConf().get(CACHE_CONF, null));
             List<WorkerResult> results = run(sc, task);
             for (WorkerResult r : results) if (r.error() != null) throw new Lora4jException(r.error());
             WorkerResult first = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
-            driver.publishResult(out);
+            out.publish();
             Map<String, Double> eval = first.lastEval();
             return new FineTune.Result(out.path(), progress.plan(), first.steps(), first.trainSeconds(), Map.copyOf(eval));
         } catch (IOException e) {
