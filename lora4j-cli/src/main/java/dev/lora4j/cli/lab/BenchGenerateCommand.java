@@ -230,14 +230,15 @@ public final class BenchGenerateCommand implements Callable<Integer> {
     }
 
     /**
-     * Bytes of weights one decoding step reads: every parameter as stored (a tied one once), less the embedding tables
+     * Bytes of weights one decoding step reads: every matrix as stored (a tied one once; norms and biases left out, as
+     * llama_cpp_generate.mjs leaves out tensors of one dimension), less the embedding tables
      * (one row each per token) unless the table is also the output head (tied: {@link CausalLm#outputHead()} is null).
      */
     static long weightBytesPerToken(CausalLm m) {
         java.util.Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         long bytes = 0;
         for (Map.Entry<String, Tensor> e : m.module().namedParameters().entrySet()) {
-            if (!seen.add(e.getValue())) continue;
+            if (!seen.add(e.getValue()) || e.getValue().shape().rank() < 2) continue;
             String name = e.getKey();
             boolean embedding = name.endsWith("embed_tokens.weight") || name.endsWith("wte.weight") || name.endsWith("wpe.weight");
             boolean head = m.outputHead() == null && !name.endsWith("wpe.weight");
