@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -91,6 +93,36 @@ class BenchCommandsTest {
         assertTrue(summary.get("merged_equals_unmerged_tokens").asBoolean(), summary.toString());
         assertTrue(summary.get("merged_vs_unmerged_max_abs_logit_diff").asDouble() < 1e-3, summary.toString());
         assertTrue(summary.get("adapter_changes_tokens").asBoolean(), "a random non-zero B should change the greedy tokens: " + summary);
+    }
+
+    @Test
+    void generateWithControlInterleavesFourVariantsAndReportsTheSpread() throws IOException {
+        CliTest.Run r = CliTest.run("bench", "generate", "--preset", "gpt2-tiny", "--prompt-len", "4", "--new-tokens", "4", "--runs", "2",
+                "--control");
+        assertEquals(0, r.status(), r.err());
+        List<JsonNode> out = lines(r.out());
+        assertEquals(5, out.size(), r.out());
+        assertEquals("base_copy", out.get(3).get("variant").asText());
+        for (int i = 0; i < 4; i++) {
+            JsonNode o = out.get(i);
+            assertEquals("rotated", o.get("order").asText());
+            assertTrue(o.get("decode_s_min").asDouble() <= o.get("decode_s").asDouble() && o.get("decode_s").asDouble() <= o.get("decode_s_max").asDouble(), o.toString());
+        }
+        assertTrue(out.get(4).has("base_copy_over_base"), out.get(4).toString());
+    }
+
+    @Test
+    void generateOnAGgufFilePrintsTheLlamaCppFields() throws IOException {
+        Path gguf = Path.of(System.getProperty("lora4j.testdata", "../testdata"), "gguf", "tiny-qwen2.gguf");
+        CliTest.Run r = CliTest.run("bench", "generate", "--model", gguf.toString(), "--prompt-len", "5", "--new-tokens", "3", "--runs", "1");
+        assertEquals(0, r.status(), r.err());
+        List<JsonNode> out = lines(r.out());
+        assertEquals(1, out.size(), r.out());
+        JsonNode o = out.get(0);
+        for (String f : List.of("prefill_tokens_per_s", "decode_tokens_per_s", "weight_bytes_per_token", "decode_gb_per_s", "threads")) {
+            assertTrue(o.has(f), f + " missing from " + o);
+        }
+        assertTrue(o.get("weight_bytes_per_token").asLong() > 0 && o.get("weight_bytes_per_token").asLong() < Files.size(gguf), o.toString());
     }
 
     @Test

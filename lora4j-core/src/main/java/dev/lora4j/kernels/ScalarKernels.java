@@ -37,15 +37,32 @@ public final class ScalarKernels implements Kernels {
     @Override
     public void gemmABt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
                         int m, int n, int k, boolean accumulate) {
-        float[] row = new float[k];                                          // B's row j, widened
+        float[] run = new float[RUN];
         for (int j = 0; j < n; j++) {
-            b.widen(bOff + j * ldb, row, 0, k);
             for (int i = 0; i < m; i++) {
-                float s = dot(a, aOff + i * lda, row, 0, k);
+                float s = dot(a, aOff + i * lda, b, bOff + j * ldb, k, run);
                 int ci = cOff + i * ldc + j;
                 c[ci] = accumulate ? c[ci] + s : s;
             }
         }
+    }
+
+    /** Values of a compact weight widened at a time by {@link #dot(float[], int, WeightStorage, int, int, float[])}. */
+    private static final int RUN = 256;
+
+    /**
+     * Σ_i x[xOff + i]·w[off + i] for i in [0, n), w widened a run of at most {@link #RUN} values (one k-quant block) at
+     * a time into {@code run}, never a whole row: the bits of {@link #dot(float[], int, float[], int, int)} on the
+     * widened row (the same sum, left to right).
+     */
+    private static float dot(float[] x, int xOff, WeightStorage w, int off, int n, float[] run) {
+        float s = 0f;
+        for (int i0 = 0; i0 < n; i0 += RUN) {
+            int len = Math.min(RUN, n - i0);
+            w.widen(off + i0, run, 0, len);
+            for (int i = 0; i < len; i++) s += x[xOff + i0 + i] * run[i];
+        }
+        return s;
     }
 
     @Override

@@ -53,6 +53,14 @@ public abstract sealed class BlockStorage implements WeightStorage permits Q8_0,
     }
 
     /**
+     * The blocks themselves, not a copy: for the kernels that read them in place (decoding's dot products widen them in
+     * registers). Never written through.
+     */
+    public final byte[] blocksInPlace() {
+        return data;
+    }
+
+    /**
      * The same format with whole rows of {@code rowLength} values reordered: row r of the result is row
      * {@code source[r]} of this one. Rows must be whole blocks (ggml requires it of every quantized tensor).
      */

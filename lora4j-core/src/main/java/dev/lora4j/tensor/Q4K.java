@@ -40,7 +40,7 @@ public final class Q4K extends BlockStorage {
     }
 
     /** get_scale_min_k4: the 6-bit scale (or, with {@code min}, the min) of sub-block j of the 12 bytes at q. */
-    static int scaleMin(byte[] b, int q, int j, boolean min) {
+    public static int scaleMin(byte[] b, int q, int j, boolean min) {
         if (j < 4) return b[q + j + (min ? 4 : 0)] & 63;
         return min ? ((b[q + j + 4] & 0xFF) >> 4) | (((b[q + j] & 0xFF) >> 6) << 4)
                 : (b[q + j + 4] & 0xF) | (((b[q + j - 4] & 0xFF) >> 6) << 4);

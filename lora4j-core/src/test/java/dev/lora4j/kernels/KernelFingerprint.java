@@ -1,11 +1,14 @@
 package dev.lora4j.kernels;
 
+import dev.lora4j.tensor.Nf4;
+import dev.lora4j.tensor.Q8_0;
+import dev.lora4j.tensor.WeightStorage;
 import java.util.SplittableRandom;
 
 /**
  * Prints, as hex bit patterns, what the chosen kernels compute on fixed inputs: softmax exponentials and their sum,
- * tanh, dot products and a small GEMM. {@link KernelDeterminismTest} runs it in a child JVM under {@code -Xint} and
- * compares with the same fingerprint taken in compiled code.
+ * tanh, dot products, a small GEMM and one-row products on compact weights. {@link KernelDeterminismTest} runs it in a
+ * child JVM under {@code -Xint} and compares with the same fingerprint taken in compiled code.
  */
 public final class KernelFingerprint {
     private KernelFingerprint() {}
@@ -33,6 +36,12 @@ public final class KernelFingerprint {
         for (int i = 0; i < rows.length; i++) rows[i] = x[i % x.length] * (1 + i % 7);
         k.gemmABt(thin, 0, 9, rows, 0, 37, rows, 5, 37, 70, 9, 37, false);
         for (float v : thin) append(out, v);
+        float[] q = new float[5];                                               // decoding's one-row product on compact weights
+        for (WeightStorage w : new WeightStorage[] {Q8_0.quantize(java.util.Arrays.copyOf(x, 160)),
+                Nf4.quantize(java.util.Arrays.copyOf(x, 320)), WeightStorage.Bf16.of(java.util.Arrays.copyOf(x, 160))}) {
+            k.gemmABt(q, 0, 5, x, 7, w.size() / 5, w, 0, w.size() / 5, 1, 5, w.size() / 5, false);
+            for (float v : q) append(out, v);
+        }
         return out.toString();
     }
 

@@ -10,11 +10,13 @@ import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraInjector;
 import dev.lora4j.lora.LoraLinear;
 import dev.lora4j.lora.Merger;
+import dev.lora4j.model.ModelLoader;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -29,26 +31,38 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code lora4j bench generate}: batch-1 greedy decoding with the KV cache ({@link Generator}, the path of
- * {@code lora4j generate}) on one random-weight model of a {@code bench train} preset, three ways in one
- * process — {@code base}; {@code unmerged}: a LoRA adapter with random non-zero A and B on the targets,
- * applied as a wrapper (two thin matmuls per target and token); {@code merged}: the same adapter folded
- * into a copy of the base weights and the wrappers removed (PEFT's merge_and_unload), so it runs exactly
- * the base's network. {@code base} and {@code unmerged} share the base weights (the wrappers are swapped in
- * and out); {@code merged} is a second copy.
+ * {@code lora4j generate}), timed.
  *
- * <p>Correctness first: the greedy tokens of {@code merged} and {@code unmerged} must be identical (and the
- * prompt's logits close), else the command fails. That run also warms the JIT; then {@code --runs} rounds
- * time base, merged, unmerged in turn, and each variant reports its medians. {@code prefill_s} is the time
- * to the first new token (the prompt's forward pass); {@code decode_s} the remaining new_tokens − 1 steps,
- * each one forward pass over one token against the cache; {@code decode_tokens_per_s} = (new_tokens − 1) /
- * decode_s. One JSON line per variant, then one with the ratios.
+ * <p>With {@code --preset}: one random-weight model of a {@code bench train} preset, three ways in one process —
+ * {@code base}; {@code unmerged}: a LoRA adapter with random non-zero A and B on the targets, applied as a wrapper (two
+ * thin matmuls per target and token); {@code merged}: the same adapter folded into a copy of the base weights and the
+ * wrappers removed (PEFT's merge_and_unload), so it runs exactly the base's network. {@code base} and {@code unmerged}
+ * share the base weights (the wrappers are swapped in and out); {@code merged} is a second copy. {@code --control} adds
+ * {@code base_copy}: a second copy built exactly as {@code merged} is but never merged, which tells a cost of merging
+ * from a cost of running from a freshly allocated copy of the weights (page placement). Correctness first: the greedy
+ * tokens of {@code merged} and {@code unmerged} must be identical, else the command fails; that run also warms the JIT.
+ * Then {@code --runs} rounds run every variant once each, the order rotated by one every round (ABC, BCA, CAB, ...), so
+ * that neither run order nor drift (heap growth, JIT, a neighbour's load) favours one variant; each reports its median,
+ * min and max.
+ *
+ * <p>With {@code --model FILE.gguf} (or any model directory): that model as it is stored (a quantized GGUF decodes from
+ * its blocks), variant {@code base} only, on random prompt ids; the line adds what llama.cpp's side prints
+ * ({@code tools/bench/llama_cpp_generate.mjs}): prefill and decode tokens/s and {@code weight_bytes_per_token}, the
+ * bytes of weights one decoding step reads (every matrix; the embedding table only when it is also the output head), so
+ * that bytes × tokens/s is the memory bandwidth reached.
+ *
+ * <p>{@code prefill_s} is the time to the first new token (the prompt's forward pass); {@code decode_s} the remaining
+ * new_tokens − 1 steps, each one forward pass over one token against the cache; {@code decode_tokens_per_s} =
+ * (new_tokens − 1) / decode_s. One JSON line per variant, then (presets) one with the ratios.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Time batch-1 greedy decoding (KV cache) on random weights for the base model, a merged LoRA adapter and the"
-                + " same adapter unmerged; one JSON line per variant, then the ratios.")
+        description = "Time batch-1 greedy decoding (KV cache): a preset's random weights as base, merged LoRA and unmerged LoRA"
+                + " (rounds interleaved, order rotated), or --model FILE.gguf as stored; one JSON line per variant.")
 public final class BenchGenerateCommand implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "gpt2-small", description = "gpt2-small, gpt2-tiny, llama-160m or llama-tiny (default: ${DEFAULT-VALUE}).")
     String preset;
+    @Option(names = "--model", description = "Time this model instead (a .gguf file, quantized or not, or a model directory): base only, as stored.")
+    Path model;
     @Option(names = "--prompt-len", defaultValue = "128", description = "Prompt tokens, random ids (default: ${DEFAULT-VALUE}).")
     int promptLen;
     @Option(names = "--new-tokens", defaultValue = "128", description = "Tokens to generate, at least 2 (default: ${DEFAULT-VALUE}).")
@@ -59,25 +73,27 @@ public final class BenchGenerateCommand implements Callable<Integer> {
     double alpha;
     @Option(names = "--targets", split = ",", description = "Default: c_attn (GPT-2), q_proj,v_proj (Llama).")
     List<String> targets;
-    @Option(names = "--runs", defaultValue = "3", description = "Timed rounds over the three variants, after the checked run (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", defaultValue = "3", description = "Timed rounds over the variants (order rotated each round), after the checked run (default: ${DEFAULT-VALUE}).")
     int runs;
+    @Option(names = "--control", description = "Add base_copy: a second copy of the base built as merged is, not merged (placement vs merging).")
+    boolean control;
     @Option(names = "--json", description = "Print only the JSON lines (the default output is the same lines).")
     boolean json;
 
     @Spec
     CommandSpec spec;
 
-    private static final List<String> VARIANTS = List.of("base", "merged", "unmerged");
 
     /** One generation's timings: prompt to first token, then the other new tokens. */
     private record Timing(int[] tokens, double prefillS, double decodeS) {}
 
     @Override
     public Integer call() throws IOException {
-        BenchTrainCommand.Preset p = BenchTrainCommand.preset(preset);
         if (promptLen < 1) throw new Lora4jException("--prompt-len must be at least 1, got " + promptLen);
         if (newTokens < 2) throw new Lora4jException("--new-tokens must be at least 2 (one token comes from the prefill), got " + newTokens);
         if (runs < 1) throw new Lora4jException("--runs must be at least 1, got " + runs);
+        if (model != null) return timeModel();
+        BenchTrainCommand.Preset p = BenchTrainCommand.preset(preset);
         List<String> t = targets != null ? targets : p.defaultTargets();
         int ctx = Math.max(1024, promptLen + newTokens);
         LoraConfig lora = BenchTrainCommand.loraConfig(p, rank, alpha, t).withInit(LoraConfig.Init.RANDOM);   // B ≠ 0
@@ -98,6 +114,13 @@ public final class BenchGenerateCommand implements Callable<Integer> {
         LoraInjector.loraLayers(merged).forEach((name, l) -> swap(merged.module(), name, l.base()));
         shared.module().train(false);
         merged.module().train(false);
+        CausalLm copy = control ? BenchTrainCommand.build(p, ctx, 0) : null;       // base_copy: allocated as merged is, not merged
+        if (copy != null) {
+            LoraInjector.apply(copy, lora, 0);
+            LoraInjector.loraLayers(copy).forEach((name, l) -> swap(copy.module(), name, l.base()));
+            copy.module().train(false);
+        }
+        List<String> variants = control ? List.of("base", "merged", "unmerged", "base_copy") : List.of("base", "merged", "unmerged");
 
         int[] prompt = new SplittableRandom(1).ints(promptLen, 0, p.vocab()).toArray();
         GenerationConfig greedy = GenerationConfig.greedy(newTokens);
@@ -118,12 +141,18 @@ public final class BenchGenerateCommand implements Callable<Integer> {
         boolean adapterChangesTokens = !Arrays.equals(baseRun.tokens(), unmergedRun.tokens());
 
         Map<String, List<Timing>> timings = new LinkedHashMap<>();
-        VARIANTS.forEach(v -> timings.put(v, new ArrayList<>()));
+        variants.forEach(v -> timings.put(v, new ArrayList<>()));
         for (int r = 0; r < runs; r++) {
-            for (String v : VARIANTS) {
-                if (!v.equals("merged")) setAdapter(shared, adapter, v.equals("unmerged"));
-                Timing timing = generate(v.equals("merged") ? merged : shared, prompt, greedy);
-                int[] expected = v.equals("base") ? baseRun.tokens() : unmergedRun.tokens();
+            for (int i = 0; i < variants.size(); i++) {
+                String v = variants.get((i + r) % variants.size());                  // ABC, BCA, CAB, ...: order rotated
+                if (v.equals("base") || v.equals("unmerged")) setAdapter(shared, adapter, v.equals("unmerged"));
+                CausalLm m = switch (v) {
+                    case "merged" -> merged;
+                    case "base_copy" -> copy;
+                    default -> shared;
+                };
+                Timing timing = generate(m, prompt, greedy);
+                int[] expected = v.startsWith("base") ? baseRun.tokens() : unmergedRun.tokens();
                 if (!Arrays.equals(timing.tokens(), expected)) throw new Lora4jException(v + ": run " + r + " gave other tokens than the first run");
                 timings.get(v).add(timing);
             }
@@ -133,24 +162,22 @@ public final class BenchGenerateCommand implements Callable<Integer> {
         ObjectMapper mapper = new ObjectMapper();
         double rss = BenchTrainCommand.peakRssMb();
         Map<String, Double> decode = new LinkedHashMap<>(), prefill = new LinkedHashMap<>();
-        for (String v : VARIANTS) {
-            double prefillS = median(timings.get(v).stream().mapToDouble(Timing::prefillS).toArray());
-            double decodeS = median(timings.get(v).stream().mapToDouble(Timing::decodeS).toArray());
-            prefill.put(v, prefillS);
-            decode.put(v, decodeS);
+        for (String v : variants) {
+            double[] decodeS = timings.get(v).stream().mapToDouble(Timing::decodeS).toArray();
+            double[] prefillS = timings.get(v).stream().mapToDouble(Timing::prefillS).toArray();
+            prefill.put(v, median(prefillS));
+            decode.put(v, median(decodeS));
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("impl", "lora4j-" + KernelProvider.get().name());
             o.put("variant", v);
             o.put("preset", preset);
             o.put("prompt_len", promptLen);
             o.put("new_tokens", newTokens);
-            o.put("rank", v.equals("base") ? null : rank);
-            o.put("targets", v.equals("base") ? null : t);
+            o.put("rank", v.startsWith("base") ? null : rank);
+            o.put("targets", v.startsWith("base") ? null : t);
             o.put("runs", runs);
-            o.put("prefill_s", BenchTrainCommand.round(prefillS, 6));
-            o.put("decode_s", BenchTrainCommand.round(decodeS, 6));
-            o.put("decode_tokens_per_s", BenchTrainCommand.round((newTokens - 1) / decodeS, 2));
-            o.put("decode_ms_per_token", BenchTrainCommand.round(1000 * decodeS / (newTokens - 1), 3));
+            o.put("order", "rotated");
+            putTimes(o, prefillS, decodeS);
             o.put("threads", Gemm.threads());
             o.put("peak_rss_mb", BenchTrainCommand.round(rss, 1));
             out.println(mapper.writeValueAsString(o));
@@ -162,11 +189,75 @@ public final class BenchGenerateCommand implements Callable<Integer> {
         o.put("merged_over_base", BenchTrainCommand.round(decode.get("merged") / decode.get("base"), 3));
         o.put("prefill_unmerged_over_base", BenchTrainCommand.round(prefill.get("unmerged") / prefill.get("base"), 3));
         o.put("prefill_merged_over_base", BenchTrainCommand.round(prefill.get("merged") / prefill.get("base"), 3));
+        if (control) o.put("base_copy_over_base", BenchTrainCommand.round(decode.get("base_copy") / decode.get("base"), 3));
         o.put("merged_equals_unmerged_tokens", true);
         o.put("merged_vs_unmerged_max_abs_logit_diff", (double) logitDiff);
         o.put("adapter_changes_tokens", adapterChangesTokens);
         out.println(mapper.writeValueAsString(o));
         return 0;
+    }
+
+    /** {@code --model}: the stored model's base decoding, timed, one JSON line with llama_cpp_generate.mjs's fields. */
+    private int timeModel() throws IOException {
+        CausalLm m = ModelLoader.load(model);
+        m.module().train(false);
+        int[] prompt = new SplittableRandom(1).ints(promptLen, 0, m.vocabSize()).toArray();
+        GenerationConfig greedy = GenerationConfig.greedy(newTokens);
+        int[] first = generate(m, prompt, greedy).tokens();                      // JIT warm-up; the tokens every run must give
+        List<Timing> timings = new ArrayList<>();
+        for (int r = 0; r < runs; r++) {
+            Timing timing = generate(m, prompt, greedy);
+            if (!Arrays.equals(timing.tokens(), first)) throw new Lora4jException("run " + r + " gave other tokens than the first run");
+            timings.add(timing);
+        }
+        double[] decodeS = timings.stream().mapToDouble(Timing::decodeS).toArray();
+        double[] prefillS = timings.stream().mapToDouble(Timing::prefillS).toArray();
+        long bytes = weightBytesPerToken(m);
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("impl", "lora4j-" + KernelProvider.get().name());
+        o.put("model", model.toString());
+        o.put("variant", "base");
+        o.put("prompt_len", promptLen);
+        o.put("new_tokens", newTokens);
+        o.put("runs", runs);
+        putTimes(o, prefillS, decodeS);
+        o.put("weight_bytes_per_token", bytes);
+        o.put("decode_gb_per_s", BenchTrainCommand.round(bytes * (newTokens - 1) / median(decodeS) / 1e9, 2));
+        o.put("threads", Gemm.threads());
+        o.put("peak_rss_mb", BenchTrainCommand.round(BenchTrainCommand.peakRssMb(), 1));
+        spec.commandLine().getOut().println(new ObjectMapper().writeValueAsString(o));
+        return 0;
+    }
+
+    /**
+     * Bytes of weights one decoding step reads: every matrix as stored (a tied one once; norms and biases left out, as
+     * llama_cpp_generate.mjs leaves out tensors of one dimension), less the embedding tables
+     * (one row each per token) unless the table is also the output head (tied: {@link CausalLm#outputHead()} is null).
+     */
+    static long weightBytesPerToken(CausalLm m) {
+        java.util.Set<Tensor> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        long bytes = 0;
+        for (Map.Entry<String, Tensor> e : m.module().namedParameters().entrySet()) {
+            if (!seen.add(e.getValue()) || e.getValue().shape().rank() < 2) continue;
+            String name = e.getKey();
+            boolean embedding = name.endsWith("embed_tokens.weight") || name.endsWith("wte.weight") || name.endsWith("wpe.weight");
+            boolean head = m.outputHead() == null && !name.endsWith("wpe.weight");
+            if (embedding && !head) continue;
+            bytes += e.getValue().storage().bytes();
+        }
+        return bytes;
+    }
+
+    /** prefill and decode medians, min and max (seconds and tokens/s) into a JSON line. */
+    private void putTimes(Map<String, Object> o, double[] prefillS, double[] decodeS) {
+        double prefill = median(prefillS), decode = median(decodeS);
+        o.put("prefill_s", BenchTrainCommand.round(prefill, 6));
+        o.put("prefill_tokens_per_s", BenchTrainCommand.round(promptLen / prefill, 2));
+        o.put("decode_s", BenchTrainCommand.round(decode, 6));
+        o.put("decode_s_min", BenchTrainCommand.round(Arrays.stream(decodeS).min().orElseThrow(), 6));
+        o.put("decode_s_max", BenchTrainCommand.round(Arrays.stream(decodeS).max().orElseThrow(), 6));
+        o.put("decode_tokens_per_s", BenchTrainCommand.round((newTokens - 1) / decode, 2));
+        o.put("decode_ms_per_token", BenchTrainCommand.round(1000 * decode / (newTokens - 1), 3));
     }
 
     /** Greedy generation of the model as it stands, timed: start to first token, first token to last. */

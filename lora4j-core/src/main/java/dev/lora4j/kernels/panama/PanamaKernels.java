@@ -15,7 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * micro-kernel (12 accumulators) runs the k loop over it with A broadcast element by element; A is read
  * in place through row and column strides, so A·B, A·Bᵀ and Aᵀ·B differ only in strides. Tails run a
  * one-row kernel; columns beyond N are zero in the panel and never stored. Outputs with few columns (LoRA's r) are
- * per-row dot products instead, and one-row products (decoding) read B in place. Every result is a fixed sequence of
+ * per-row dot products instead, and one-row products (decoding) read B in place, a compact B widened in registers
+ * ({@link WeightDots}). Every result is a fixed sequence of
  * IEEE operations, so it has the same bits interpreted and compiled. The only package that
  * imports jdk.incubator.vector; loaded by reflection from {@code KernelProvider}.
  */
@@ -80,7 +81,11 @@ public final class PanamaKernels implements Kernels {
             return;
         }
         boolean thin = n < NR && m >= 2 * NR, oneRow = m == 1 && (bCs == 1 || bRs == 1);
-        if (b == null && (thin || oneRow)) {                // these paths read B in place: widen the (k, n) block first
+        if (b == null && oneRow) {                           // decoding on a compact weight: widened in registers
+            gemv(c, cOff, a, aOff, aCs, bs, bOff, bRs, bCs, n, k, accumulate);
+            return;
+        }
+        if (b == null && thin) {                             // this path reads B in place: widen the (k, n) block first
             b = widen(bs, bOff, bRs, bCs, k, n);
             bRs = bCs == 1 ? n : 1;
             bCs = bCs == 1 ? 1 : k;
@@ -147,14 +152,41 @@ public final class PanamaKernels implements Kernels {
             return;
         }
         if (aCs != 1) {                                          // A's row strided (a column of Aᵀ): gather it first
-            float[] row = GATHER.get();
-            if (row.length < k) GATHER.set(row = new float[k]);
-            for (int p = 0; p < k; p++) row[p] = a[aOff + p * aCs];
-            a = row;
+            a = gather(a, aOff, aCs, k);
             aOff = 0;
         }
         for (int j = 0; j < n; j++) {
             float s = dotStatic(a, aOff, b, bOff + j * bCs, k);
+            c[cOff + j] = accumulate ? c[cOff + j] + s : s;
+        }
+    }
+
+    /** A(0, p) = a[aOff + p·aCs] for p < k, copied into this thread's buffer. */
+    private static float[] gather(float[] a, int aOff, int aCs, int k) {
+        float[] row = GATHER.get();
+        if (row.length < k) GATHER.set(row = new float[k]);
+        for (int p = 0; p < k; p++) row[p] = a[aOff + p * aCs];
+        return row;
+    }
+
+    /**
+     * {@link #gemv} with B a compact weight, never widened as a whole: x·Wᵀ (bRs = 1) as dot products with W's rows
+     * widened in registers ({@link WeightDots#dot}), x·W (bCs = 1) as axpys over its rows; the same bits as gemv on the
+     * widened B.
+     */
+    private static void gemv(float[] c, int cOff, float[] a, int aOff, int aCs, WeightStorage b, int bOff, int bRs, int bCs,
+                             int n, int k, boolean accumulate) {
+        if (bCs == 1) {
+            if (!accumulate) java.util.Arrays.fill(c, cOff, cOff + n, 0f);
+            for (int p = 0; p < k; p++) WeightDots.axpy(c, cOff, a[aOff + p * aCs], b, bOff + p * bRs, n);
+            return;
+        }
+        if (aCs != 1) {                                          // A's row strided (a column of Aᵀ): gather it first
+            a = gather(a, aOff, aCs, k);
+            aOff = 0;
+        }
+        for (int j = 0; j < n; j++) {
+            float s = WeightDots.dot(a, aOff, b, bOff + j * bCs, k);
             c[cOff + j] = accumulate ? c[cOff + j] + s : s;
         }
     }
@@ -341,7 +373,7 @@ public final class PanamaKernels implements Kernels {
         return dotStatic(x, xOff, y, yOff, n);
     }
 
-    private static float dotStatic(float[] x, int xOff, float[] y, int yOff, int n) {
+    static float dotStatic(float[] x, int xOff, float[] y, int yOff, int n) {
         FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
         int i = 0;
         for (int bound = n - 2 * L; i <= bound; i += 2 * L) {
@@ -360,7 +392,7 @@ public final class PanamaKernels implements Kernels {
      * The lanes' sum, left to right. {@code reduceLanes(ADD)} may add in another order once C2 compiles the caller,
      * so the same call would give other bits before and after warm-up.
      */
-    private static float sumLanes(FloatVector v) {
+    static float sumLanes(FloatVector v) {
         float[] lanes = v.toArray();
         float s = 0f;
         for (float lane : lanes) s += lane;
