@@ -60,6 +60,20 @@ class BenchCommandsTest {
     }
 
     @Test
+    void trainMiniLmIsTheEncoderReferencesClassifier() throws IOException {
+        CliTest.Run r = CliTest.run("bench", "train", "--preset", "minilm-l6", "--steps", "1", "--warmup", "0", "--batch", "2", "--seq", "16");
+        assertEquals(0, r.status(), r.err());
+        JsonNode o = lines(r.out()).get(0);
+        assertEquals(List.of("query", "value"), List.of(o.get("targets").get(0).asText(), o.get("targets").get(1).asText()));
+        // tools/bench/torch_encoder_reference.py (any batch and seq): params_total 22713986, params_trainable 222338
+        // (LoRA r=8 on query/value 73,728 + pooler 147,840 + classifier 770)
+        assertEquals(22_713_986, o.get("params_total").asLong());
+        assertEquals(222_338, o.get("params_trainable").asLong());
+        double loss = o.get("first_loss").asDouble();                       // random weights, 2 labels: near ln 2
+        assertTrue(loss > 0.6 && loss < 0.8, "first_loss " + loss);
+    }
+
+    @Test
     void unknownPresetIsAUsageErrorNamingThePresets() {
         CliTest.Run r = CliTest.run("bench", "generate", "--preset", "gpt3");
         assertEquals(1, r.status());

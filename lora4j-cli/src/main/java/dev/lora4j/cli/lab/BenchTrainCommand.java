@@ -2,28 +2,36 @@ package dev.lora4j.cli.lab;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.Lora4jException;
+import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.Tape;
 import dev.lora4j.io.HfConfig;
-import dev.lora4j.model.ModelFamily;
 import dev.lora4j.kernels.Gemm;
 import dev.lora4j.kernels.KernelProvider;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraInjector;
 import dev.lora4j.lora.ModuleSpec;
+import dev.lora4j.model.ModelFamily;
+import dev.lora4j.model.bert.BertConfig;
+import dev.lora4j.model.bert.BertForSequenceClassification;
+import dev.lora4j.model.bert.EncoderBatch;
 import dev.lora4j.nn.CausalLm;
-import dev.lora4j.nn.Module;
+import dev.lora4j.nn.Model;
+import dev.lora4j.nn.RandomInit;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.Workspace;
 import dev.lora4j.train.AdamW;
 import dev.lora4j.train.ProcessMemory;
+import dev.lora4j.train.SequenceClassificationTask;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -34,7 +42,10 @@ import picocli.CommandLine.Spec;
  * weights (GPT-2 init: matrices and embeddings N(0, 0.02), norm weights 1, biases 0; tied head), LoRA on the
  * targets or full training, AdamW lr 2e-4, random token batches — timed per step after warm-up, printed as
  * one JSON line with the same fields. GPT-2 presets build a GPT-2, Llama presets a Llama (RMSNorm eps 1e-6, rope
- * theta 10000, no biases, tied head), as the reference's Decoder.
+ * theta 10000, no biases, tied head), as the reference's Decoder. The encoder preset ({@code minilm-l6}) builds
+ * all-MiniLM-L6-v2's shape as a BertForSequenceClassification with 2 labels, trained as the quick start trains it
+ * (LoRA on query/value, pooler and classifier trained whole) on random tokens and labels, no dropout: the workload of
+ * tools/bench/torch_encoder_reference.py.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Time training steps on random weights and tokens; prints one JSON line (fields as torch_reference.py).")
@@ -46,8 +57,15 @@ public final class BenchTrainCommand implements Callable<Integer> {
             return ModelFamily.of(arch, "preset " + name).defaultLoraTargets();
         }
 
-        /** The config.json of the reference's Decoder for this preset with a context of {@code ctx} positions. */
+        /** The config.json of the reference's Decoder (or encoder) for this preset with a context of {@code ctx} positions. */
         HfConfig config(int ctx) {
+            if (arch.equals("bert")) {
+                return HfConfig.parse(String.format(Locale.ROOT, """
+                        {"model_type": "bert", "vocab_size": %d, "hidden_size": %d, "num_hidden_layers": %d, "num_attention_heads": %d,
+                         "intermediate_size": %d, "hidden_act": "gelu", "max_position_embeddings": %d, "type_vocab_size": 2,
+                         "layer_norm_eps": 1e-12, "pad_token_id": 0, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0,
+                         "num_labels": 2}""", vocab, dModel, layers, heads, dFf, Math.max(512, ctx)), "preset " + name);
+            }
             return HfConfig.parse(String.format(Locale.ROOT, """
                     {"model_type": "%s", "vocab_size": %d, "n_positions": %d, "n_embd": %d, "n_layer": %d, "n_head": %d, "n_inner": %d,
                      "layer_norm_epsilon": 1e-5, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0,
@@ -64,7 +82,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
             new Preset("llama-160m", "llama", 12, 768, 12, 4, 2048, 32000),
             new Preset("llama-tiny", "llama", 2, 128, 4, 2, 352, 1024),
             new Preset("qwen2.5-0.5b", "llama", 24, 896, 14, 2, 4864, 151936),    // Qwen2.5-0.5B's shape (no q/k/v biases, as the reference)
-            new Preset("llama-3.2-1b", "llama", 16, 2048, 32, 8, 8192, 128256));
+            new Preset("llama-3.2-1b", "llama", 16, 2048, 32, 8, 8192, 128256),
+            new Preset("minilm-l6", "bert", 6, 384, 12, 12, 1536, 30522));       // all-MiniLM-L6-v2's shape, 2 labels
 
     private static Map<String, Preset> presets(Preset... ps) {
         Map<String, Preset> m = new LinkedHashMap<>();
@@ -95,7 +114,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         return LoraConfig.defaults(p.arch()).withR(rank).withAlpha(alpha).withTargets(spec);
     }
 
-    @Option(names = "--preset", defaultValue = "gpt2-small", description = "gpt2-small, gpt2-tiny, llama-160m, llama-tiny, qwen2.5-0.5b or llama-3.2-1b (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--preset", defaultValue = "gpt2-small", description = "gpt2-small, gpt2-tiny, llama-160m, llama-tiny, qwen2.5-0.5b, llama-3.2-1b or minilm-l6 (default: ${DEFAULT-VALUE}).")
     String preset;
     @Option(names = "--mode", defaultValue = "lora", description = "lora or full (default: ${DEFAULT-VALUE}).")
     String mode;
@@ -107,7 +126,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
     int rank;
     @Option(names = "--alpha", defaultValue = "16")
     double alpha;
-    @Option(names = "--targets", split = ",", description = "Default: c_attn (GPT-2), q_proj,v_proj (Llama); all-linear: every linear layer but the head.")
+    @Option(names = "--targets", split = ",", description = "Default: c_attn (GPT-2), q_proj,v_proj (Llama), query,value (BERT); all-linear: every linear layer but the head.")
     List<String> targets;
     @Option(names = "--steps", defaultValue = "6")
     int steps;
@@ -130,50 +149,41 @@ public final class BenchTrainCommand implements Callable<Integer> {
         if (threads != 0 && threads != Gemm.threads()) {
             throw new Lora4jException("--threads " + threads + " but lora4j runs " + Gemm.threads() + " (set LORA4J_JAVA_OPTS=-Dlora4j.threads=" + threads + ")");
         }
-        CausalLm model = build(p, Math.max(1024, seq), 0);
-        long total = model.module().parameterCount();
         List<String> t = targets != null ? targets : p.defaultTargets();
-        if (mode.equals("lora")) {
-            LoraInjector.apply(model, loraConfig(p, rank, alpha, t), 0);
-        } else {
-            model.module().namedParameters().values().forEach(x -> x.requiresGrad(true));
-        }
         boolean bf16 = switch (baseDtype) {
             case "f32" -> false;
             case "bf16" -> true;
             default -> throw new Lora4jException("--base-dtype must be f32 or bf16, got '" + baseDtype + "'");
         };
         if (bf16 && !mode.equals("lora")) throw new Lora4jException("--base-dtype bf16 is for --mode lora (full training freezes nothing)");
+        Workload w = p.arch().equals("bert") ? encoder(p, t) : decoder(p, t);
+        long total = w.baseParameters();
+        if (mode.equals("full")) w.model().module().namedParameters().values().forEach(x -> x.requiresGrad(true));
         if (bf16) {
-            model.module().frozenMatricesToBf16();
+            w.model().module().frozenMatricesToBf16();
             System.gc();                                       // drop the float32 arrays before the timed steps
         }
         Map<String, Tensor> trainable = new LinkedHashMap<>();
-        model.module().namedParameters().forEach((n, x) -> {
+        w.model().module().namedParameters().forEach((n, x) -> {
             if (x.requiresGrad()) trainable.put(n, x);
         });
         AdamW adamw = new AdamW(trainable, 0.9f, 0.999f, 1e-8f, 0.01f);
         SplittableRandom rnd = new SplittableRandom(1);
         List<Double> times = new ArrayList<>(), losses = new ArrayList<>();
         try (Workspace ws = Workspace.open()) {
-        for (int step = 0; step < warmup + steps; step++) {
-            int[] ids = new int[batch * seq], targetsIds = new int[batch * seq];
-            for (int b = 0; b < batch; b++) {
-                int[] row = rnd.ints(seq + 1, 0, p.vocab()).toArray();
-                System.arraycopy(row, 0, ids, b * seq, seq);
-                System.arraycopy(row, 1, targetsIds, b * seq, seq);
+            for (int step = 0; step < warmup + steps; step++) {
+                Step s = w.draw().apply(rnd);
+                long t0 = System.nanoTime();
+                ws.reset();
+                adamw.zeroGrad();
+                Tape tape = Tape.create();
+                Tensor loss = s.loss(tape);
+                tape.backward(loss);
+                adamw.step(2e-4f);
+                double dt = (System.nanoTime() - t0) / 1e9;
+                losses.add((double) loss.data()[0]);
+                if (step >= warmup) times.add(dt);
             }
-            long t0 = System.nanoTime();
-            ws.reset();
-            adamw.zeroGrad();
-            Tape tape = Tape.create();
-            Tensor loss = model.loss(tape, ids, batch, seq, targetsIds);    // as the trainer: fused head, recycled buffers
-            tape.backward(loss);
-            adamw.step(2e-4f);
-            double dt = (System.nanoTime() - t0) / 1e9;
-            losses.add((double) loss.data()[0]);
-            if (step >= warmup) times.add(dt);
-        }
         }
         double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
@@ -199,6 +209,53 @@ public final class BenchTrainCommand implements Callable<Integer> {
         o.put("jvm_flags", String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()));
         spec.commandLine().getOut().println(new ObjectMapper().writeValueAsString(o));
         return 0;
+    }
+
+    /** A model, its parameter count before LoRA, and how to draw one step's random inputs. */
+    private record Workload(Model model, long baseParameters, Function<SplittableRandom, Step> draw) {}
+
+    /** One training step's inputs, bound: the loss on a tape. */
+    private interface Step {
+        Tensor loss(Tape tape);
+    }
+
+    /** The decoder: batch × seq random tokens, each predicting the next (fused head and loss, as the trainer). */
+    private Workload decoder(Preset p, List<String> t) {
+        CausalLm model = build(p, Math.max(1024, seq), 0);
+        long params = model.module().parameterCount();
+        if (mode.equals("lora")) LoraInjector.apply(model, loraConfig(p, rank, alpha, t), 0);
+        return new Workload(model, params, rnd -> {
+            int[] ids = new int[batch * seq], next = new int[batch * seq];
+            for (int b = 0; b < batch; b++) {
+                int[] row = rnd.ints(seq + 1, 0, p.vocab()).toArray();
+                System.arraycopy(row, 0, ids, b * seq, seq);
+                System.arraycopy(row, 1, next, b * seq, seq);
+            }
+            return tape -> model.loss(tape, ids, batch, seq, next);
+        });
+    }
+
+    /**
+     * The encoder: a BertForSequenceClassification (pooler, 2 labels) with random weights; LoRA as the quick start
+     * configures it for SEQ_CLS (pooler and classifier trained whole); batch × seq random tokens, no padding, random labels.
+     */
+    private Workload encoder(Preset p, List<String> t) {
+        BertForSequenceClassification model = new BertForSequenceClassification(BertConfig.from(p.config(seq)));
+        RandomInit.apply(model, 0);
+        model.train(true);
+        long params = model.module().parameterCount();
+        if (mode.equals("lora")) {
+            LoraConfig c = SequenceClassificationTask.loraConfig("bert", List.of("bert.pooler.dense.weight")).withR(rank).withAlpha(alpha)
+                    .withTargets(t.equals(List.of(ModuleSpec.ALL_LINEAR)) ? new ModuleSpec.AllLinear() : new ModuleSpec.Names(t));
+            LoraInjector.apply(model, c, 0);
+        }
+        int labels = model.labels().size();
+        return new Workload(model, params, rnd -> {
+            int[] ids = rnd.ints(batch * seq, 0, p.vocab()).toArray(), mask = new int[batch * seq], y = rnd.ints(batch, 0, labels).toArray();
+            Arrays.fill(mask, 1);
+            EncoderBatch eb = new EncoderBatch(ids, new int[batch * seq], mask, batch, seq);
+            return tape -> CrossEntropy.apply(tape, model.forward(tape, eb), y);    // logits (B, 2)
+        });
     }
 
     /** Peak resident set of the whole process as the OS counts it (VmHWM), in MB. */
