@@ -3,7 +3,7 @@
 #   tools/bench/decode-vs-llamacpp.sh [prompt-len (128)] [new-tokens (128)] [threads (2)] [runs (3)]
 # 1. the machine's copy bandwidth (CopyBandwidth.java): the speed of light of a decoding step is weight bytes ÷ bandwidth;
 # 2. a randomly initialised model of Qwen2.5-0.5B's shape (`lora4j init`, the config of base-dtypes.sh) written as GGUF
-#    f32 and q8_0 by `lora4j to-gguf` (its tokenizer GPT-2's BPE with Qwen2's pre-tokenizer, padded to the vocabulary),
+#    f32 and q8_0 by `lora4j to-gguf` (its tokenizer GPT-2's BPE, padded to the 151,936 embedding rows as to-gguf does),
 #    and as q4_K by llama.cpp's own quantizer (LlamaCppQuantize.java: Q4_K where rows
 #    are whole 256-value blocks, down_proj here; Q5_0 for the 896-wide rows, llama.cpp's own fallback);
 # 3. for each file, one after the other: `lora4j bench generate --model F` and tools/bench/llama_cpp_generate.mjs (the
@@ -32,19 +32,7 @@ cat >"$work/qwen2.5-0.5b.json" <<'EOF'
  "max_position_embeddings": 1024, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "tie_word_embeddings": true,
  "hidden_act": "silu", "torch_dtype": "float32"}
 EOF
-# a tokenizer llama.cpp accepts for this shape: GPT-2's BPE under Qwen2's pre-tokenizer (the split regex of
-# testdata/gguf/tiny-qwen2), its vocabulary padded to the model's 151936 ids (llama.cpp wants one token per embedding row)
-mkdir -p "$work/tokenizer"
-python3 - "$root" "$work/tokenizer/tokenizer.json" <<'PY'
-import json, sys
-root, out = sys.argv[1:]
-t = json.load(open(f"{root}/testdata/gpt2-tiny-sotu/tokenizer.json"))
-t["pre_tokenizer"] = json.load(open(f"{root}/testdata/gguf/tiny-qwen2/tokenizer.json"))["pre_tokenizer"]
-vocab = t["model"]["vocab"]
-for i in range(len(vocab), 151936): vocab[f"<|pad_{i}|>"] = i
-json.dump(t, open(out, "w"))
-PY
-"${java[@]}" -jar "$jar" init --config "$work/qwen2.5-0.5b.json" --tokenizer "$work/tokenizer" --out "$work/qwen" >/dev/null
+"${java[@]}" -jar "$jar" init --config "$work/qwen2.5-0.5b.json" --tokenizer "$root/testdata/gpt2-tiny-sotu" --out "$work/qwen" >/dev/null
 for t in f32 q8_0; do
   "${java[@]}" -jar "$jar" to-gguf --model "$work/qwen" --out "$work/qwen-$t.gguf" --outtype "$t" >/dev/null 2>&1
 done
