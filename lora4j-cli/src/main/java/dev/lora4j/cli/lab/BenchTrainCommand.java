@@ -117,6 +117,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
     int threads;
     @Option(names = "--base-dtype", defaultValue = "f32", description = "f32 or bf16: frozen base matrices and embeddings as bfloat16 (LoRA mode).")
     String baseDtype;
+    @Option(names = "--gradient-checkpointing", description = "Recompute each block in the backward instead of keeping its activations.")
+    boolean gradientCheckpointing;
     @Option(names = "--json", description = "Print only the JSON line (the default output is the same line).")
     boolean json;
 
@@ -148,6 +150,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             model.module().frozenMatricesToBf16();
             System.gc();                                       // drop the float32 arrays before the timed steps
         }
+        model.module().gradientCheckpointing(gradientCheckpointing);
         Map<String, Tensor> trainable = new LinkedHashMap<>();
         model.module().namedParameters().forEach((n, x) -> {
             if (x.requiresGrad()) trainable.put(n, x);
@@ -186,6 +189,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         o.put("rank", mode.equals("lora") ? rank : null);
         o.put("targets", mode.equals("lora") ? t : null);
         o.put("base_dtype", baseDtype);
+        o.put("gradient_checkpointing", gradientCheckpointing);
         o.put("threads", Gemm.threads());
         o.put("params_total", total);
         o.put("params_trainable", trainable.values().stream().mapToLong(Tensor::size).sum());
