@@ -108,7 +108,7 @@ public final class TrainCommand implements Callable<Integer> {
     boolean groupByLength;
     @Option(names = "--gradient-checkpointing", description = {"Keep only each transformer block's input during the forward and",
             "recompute the block for its backward (HF's gradient_checkpointing): the same result in less memory",
-            "(long sequences), for one more forward per step (about a third more time)."})
+            "(long sequences), for one more forward of every block per step (LoRA: up to half again the compute)."})
     boolean gradientCheckpointing;
     @Option(names = "--seed", defaultValue = "42", description = "Seed for LoRA init, data order and dropout (default: ${DEFAULT-VALUE}).")
     long seed;

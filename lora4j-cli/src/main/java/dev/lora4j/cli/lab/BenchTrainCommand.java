@@ -158,6 +158,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         AdamW adamw = new AdamW(trainable, 0.9f, 0.999f, 1e-8f, 0.01f);
         SplittableRandom rnd = new SplittableRandom(1);
         List<Double> times = new ArrayList<>(), losses = new ArrayList<>();
+        long workspaceBytes;
         try (Workspace ws = Workspace.open()) {
         for (int step = 0; step < warmup + steps; step++) {
             int[] ids = new int[batch * seq], targetsIds = new int[batch * seq];
@@ -177,6 +178,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             losses.add((double) loss.data()[0]);
             if (step >= warmup) times.add(dt);
         }
+        workspaceBytes = Workspace.allocatedBytes();                    // a step's activations and their gradients
         }
         double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
@@ -198,6 +200,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         o.put("step_s_max", round(sorted[sorted.length - 1], 4));
         o.put("tokens_per_s", round(batch * seq / median, 1));
         o.put("peak_rss_mb", round(peakRssMb(), 1));
+        o.put("workspace_mb", round(workspaceBytes / 1e6, 1));
         o.put("first_loss", round(losses.get(0), 4));
         o.put("last_loss", round(losses.get(losses.size() - 1), 4));
         o.put("jvm_flags", String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()));
