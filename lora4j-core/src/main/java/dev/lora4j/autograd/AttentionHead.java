@@ -15,41 +15,15 @@ import dev.lora4j.kernels.Kernels;
  *
  * <p>q, k, v and out are matrices of T rows and HD columns inside larger arrays (offset, leading dimension), so both
  * GPT-2's packed qkv and Llama's separate projections are heads; gradients go to the same offsets in their arrays.
- * The dropout mask of element (i, j) is element {@code maskBase + i·T + j} of {@link Dropout#mask} drawn from
- * {@code seed}, recomputed where needed, never stored.
+ * The head's query rows are {@code q[qo + i·ldq ..]}, keys {@code k[ko + j·ldk ..]} and values {@code v[vo + j·ldv ..]},
+ * HD wide, i, j < T; {@code window} 0 for full causal attention, else the sliding window. The dropout mask of element
+ * (i, j) is element {@code maskBase + i·T + j} of {@link Dropout#mask} drawn from {@code seed}, recomputed where
+ * needed, never stored.
  */
-final class AttentionHead {
+record AttentionHead(float[] q, int qo, int ldq, float[] k, int ko, int ldk, float[] v, int vo, int ldv, int T, int HD, int window,
+                     float scale, float dropout, long seed, long maskBase) {
     /** Query rows per tile: each thread holds about two (ROWS, T) tiles. */
     static final int ROWS = 64;
-
-    private final float[] q, k, v;
-    private final int qo, ldq, ko, ldk, vo, ldv, T, HD, window;
-    private final float scale, dropout;
-    private final long seed, maskBase;
-
-    /**
-     * The head whose query rows are {@code q[qo + i·ldq ..]}, keys {@code k[ko + j·ldk ..]} and values
-     * {@code v[vo + j·ldv ..]}, HD wide, i, j < T; {@code window} 0 for full causal attention, else the sliding window.
-     */
-    AttentionHead(float[] q, int qo, int ldq, float[] k, int ko, int ldk, float[] v, int vo, int ldv, int T, int HD, int window,
-                  float scale, float dropout, long seed, long maskBase) {
-        this.q = q;
-        this.qo = qo;
-        this.ldq = ldq;
-        this.k = k;
-        this.ko = ko;
-        this.ldk = ldk;
-        this.v = v;
-        this.vo = vo;
-        this.ldv = ldv;
-        this.T = T;
-        this.HD = HD;
-        this.window = window;
-        this.scale = scale;
-        this.dropout = dropout;
-        this.seed = seed;
-        this.maskBase = maskBase;
-    }
 
     /** Writes the head's output rows to {@code out[oo + i·ldo ..]}; saves row i's max and 1/sum at stats[so + 2i ..]. */
     void forward(float[] out, int oo, int ldo, float[] stats, int so) {
