@@ -106,6 +106,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--group-by-length", description = {"Batch texts of similar length together, the longest batch first (HF's",
             "group_by_length): less padding, and the peak memory is met at the first step."})
     boolean groupByLength;
+    @Option(names = "--gradient-checkpointing", description = {"Keep only each transformer block's input during the forward and",
+            "recompute the block for its backward (HF's gradient_checkpointing): the same result in less memory",
+            "(long sequences), for one more forward of every block per step (LoRA: up to half again the compute)."})
+    boolean gradientCheckpointing;
     @Option(names = "--seed", defaultValue = "42", description = "Seed for LoRA init, data order and dropout (default: ${DEFAULT-VALUE}).")
     long seed;
     @Option(names = "--eval-data", paramLabel = "FILE", description = "Held-out data, evaluated every --eval-every steps and at the end.")
@@ -188,7 +192,7 @@ public final class TrainCommand implements Callable<Integer> {
                 .config(TrainConfig.builder().lr(lr).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum)
                         .seqLen(seqLen == null ? 0 : seqLen).warmup(warmup).schedule(schedule()).weightDecay(weightDecay)
                         .maxGradNorm(maxGradNorm).seed(seed).evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength)
-                        .loraplusLrRatio(loraplusLrRatio).build())
+                        .loraplusLrRatio(loraplusLrRatio).gradientCheckpointing(gradientCheckpointing).build())
                 .baseDtype(baseDtype()).resume(resume).overwrite(overwrite).overrides(overrides);
     }
 

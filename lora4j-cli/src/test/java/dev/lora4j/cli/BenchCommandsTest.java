@@ -74,6 +74,19 @@ class BenchCommandsTest {
     }
 
     @Test
+    void trainWithGradientCheckpointingHasTheSameLosses() throws IOException {
+        List<JsonNode> runs = new ArrayList<>();
+        for (String flag : List.of("--json", "--gradient-checkpointing")) {
+            CliTest.Run r = CliTest.run("bench", "train", "--preset", "llama-tiny", "--steps", "2", "--warmup", "0", "--seq", "80", flag);
+            assertEquals(0, r.status(), r.err());
+            runs.add(lines(r.out()).get(0));
+        }
+        assertEquals(false, runs.get(0).get("gradient_checkpointing").asBoolean());
+        assertEquals(true, runs.get(1).get("gradient_checkpointing").asBoolean());
+        assertEquals(runs.get(0).get("last_loss").asDouble(), runs.get(1).get("last_loss").asDouble(), "the same bits, so the same loss after a step");
+    }
+
+    @Test
     void unknownPresetIsAUsageErrorNamingThePresets() {
         CliTest.Run r = CliTest.run("bench", "generate", "--preset", "gpt3");
         assertEquals(1, r.status());

@@ -1,5 +1,6 @@
 package dev.lora4j.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -72,6 +74,21 @@ class LoraCliTest {
         CliTest.Run bad = CliTest.run("train", "--model", TINY, "--data", TRAIN, "--out", tmp.resolve("y").toString(), "--targets", "q_proj");
         assertEquals(1, bad.status());
         assertTrue(bad.err().contains("q_proj") && bad.err().contains("transformer.h.0.attn.c_attn"), bad.err());
+    }
+
+    @Test
+    void gradientCheckpointingWritesTheSameAdapter() throws IOException {
+        byte[][] adapters = new byte[2][];
+        for (int i = 0; i < 2; i++) {
+            Path out = tmp.resolve("run" + i);
+            List<String> args = new ArrayList<>(List.of("train", "--model", TINY, "--data", TRAIN, "--out", out.toString(),
+                    "--dropout", "0.1", "--lr", "1e-2", "--max-steps", "3", "--batch-size", "2", "--seq-len", "24", "--save-every", "0"));
+            if (i == 1) args.add("--gradient-checkpointing");
+            CliTest.Run train = CliTest.run(args.toArray(String[]::new));
+            assertEquals(0, train.status(), train.err());
+            adapters[i] = Files.readAllBytes(out.resolve("adapter_model.safetensors"));
+        }
+        assertArrayEquals(adapters[0], adapters[1], "recomputing the blocks in the backward changes no bit of the adapter");
     }
 
     private static JsonNode json(CliTest.Run r) {

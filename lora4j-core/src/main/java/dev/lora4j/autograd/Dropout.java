@@ -2,7 +2,6 @@ package dev.lora4j.autograd;
 
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.Workspace;
-import java.util.SplittableRandom;
 
 /**
  * Inverted dropout: each element is zeroed with probability p and the rest scaled by 1/(1−p), from a
@@ -28,12 +27,23 @@ public final class Dropout {
         return y;
     }
 
-    /** n values that are 0 with probability p and 1/(1−p) otherwise, from {@code seed}. */
+    /** n values that are 0 with probability p and 1/(1−p) otherwise, from {@code seed}: {@link #maskAt} for i < n. */
     static float[] mask(int n, float p, long seed) {
-        SplittableRandom rnd = new SplittableRandom(seed);
-        float keep = 1f / (1f - p);
         float[] m = Workspace.floats(n);
-        for (int i = 0; i < n; i++) m[i] = rnd.nextDouble() < p ? 0f : keep;
+        for (int i = 0; i < n; i++) m[i] = maskAt(seed, i, p);
         return m;
+    }
+
+    /**
+     * Element i of the mask drawn from {@code seed}, computed on its own (attention recomputes its mask a row at a
+     * time): the i-th draw u of {@code new SplittableRandom(seed).nextDouble()}, SplitMix64's counter-based formula
+     * (Steele, Lea, Flood 2014), 0 when u < p, else 1/(1−p).
+     */
+    static float maskAt(long seed, long i, float p) {
+        long z = seed + (i + 1) * 0x9E3779B97F4A7C15L;                 // the generator's state after i + 1 steps
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        double u = ((z ^ (z >>> 31)) >>> 11) * 0x1.0p-53;
+        return u < p ? 0f : 1f / (1f - p);
     }
 }

@@ -1,17 +1,18 @@
 package dev.lora4j.autograd;
 
 import dev.lora4j.kernels.Gemm;
-import dev.lora4j.kernels.KernelProvider;
-import dev.lora4j.kernels.Kernels;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.Workspace;
+import java.util.function.IntFunction;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Grouped-query causal attention as HF modeling_llama.py's eager_attention_forward computes it: q holds NH
  * heads, k and v hold NKV heads of HD each, and query head h reads kv head h / (NH/NKV) (repeat_kv);
  * per head P = softmax(q·kᵀ·HD^−½ over the visible keys), out = P·v. Key j is visible to query i when
  * j ≤ i and, with a sliding window W > 0, j > i − W (masking_utils.sliding_window_overlay; Mistral).
- * Forward keeps P (B, NH, T, T) for backward; query heads run in parallel, kv groups in backward.
+ * Forward keeps only each query row's softmax max and 1/sum (B, NH, T, 2); backward recomputes the probabilities
+ * a tile of rows at a time ({@link AttentionHead}). Query heads run in parallel, kv groups in backward.
  */
 public final class GroupedQueryAttention {
     private GroupedQueryAttention() {}
@@ -31,38 +32,22 @@ public final class GroupedQueryAttention {
         Tensor out = Ops.output(q.shape(), needsGrad);
         float scale = (float) (1.0 / Math.sqrt(HD));
         float[] Q = q.data(), Kd = k.data(), V = v.data(), O = out.data();
-        float[] P = Workspace.floats(B * NH * T * T);                                     // (B, NH, T, T)
-        Kernels K = KernelProvider.get();
-        Gemm.parallelFor(B * NH, bh -> {
-            int b = bh / NH, h = bh % NH, qo = b * T * QW + h * HD, ko = b * T * KW + (h / group) * HD, p = bh * T * T;
-            K.gemmABt(P, p, T, Q, qo, QW, Kd, ko, KW, T, T, HD, false);                  // q·kᵀ (T, T)
-            for (int i = 0; i < T; i++) softmaxRow(P, p + i * T, first(i, window), i, T, scale);
-            K.gemmAB(O, qo, QW, P, p, T, V, ko, KW, T, HD, T, false);                    // P·v (T, HD)
-        });
+        float[] stats = Workspace.floats(2 * B * NH * T);                                 // (B, NH, T, 2): max, 1/sum
+        IntUnaryOperator qo = bh -> (bh / NH) * T * QW + (bh % NH) * HD;                 // head bh = b·NH + h in q and out
+        IntFunction<AttentionHead> head = bh -> {
+            int ko = (bh / NH) * T * KW + (bh % NH / group) * HD;                          // kv head h / (NH/NKV)
+            return new AttentionHead(Q, qo.applyAsInt(bh), QW, Kd, ko, KW, V, ko, KW, T, HD, window, scale, 0f, 0, 0);
+        };
+        Gemm.parallelFor(B * NH, bh -> head.apply(bh).forward(O, qo.applyAsInt(bh), QW, stats, 2 * bh * T));
         if (needsGrad) {
             tape.record(out, () -> {
                 float[] dO = out.grad();
                 float[] dQ = q.requiresGrad() ? q.grad() : null;
                 float[] dK = k.requiresGrad() ? k.grad() : null;
                 float[] dV = v.requiresGrad() ? v.grad() : null;
-                Gemm.parallelFor(B * NKV, bg -> {
-                    int b = bg / NKV, g = bg % NKV, ko = b * T * KW + g * HD;
-                    float[] dS = Ops.scratch(T * T);
-                    for (int h = g * group; h < (g + 1) * group; h++) {
-                        int qo = b * T * QW + h * HD, p = (b * NH + h) * T * T;
-                        if (dV != null) K.gemmAtB(dV, ko, KW, P, p, T, dO, qo, QW, T, HD, T, true);   // dv += Pᵀ·dout
-                        if (dQ == null && dK == null) continue;
-                        K.gemmABt(dS, 0, T, dO, qo, QW, V, ko, KW, T, T, HD, false);                // dP = dout·vᵀ
-                        for (int i = 0; i < T; i++) {
-                            int row = i * T, lo = first(i, window);
-                            float dot = 0f;
-                            for (int j = lo; j <= i; j++) dot += P[p + row + j] * dS[row + j];
-                            for (int j = 0; j < T; j++) {
-                                dS[row + j] = j >= lo && j <= i ? P[p + row + j] * (dS[row + j] - dot) * scale : 0f;
-                            }
-                        }
-                        if (dQ != null) K.gemmAB(dQ, qo, QW, dS, 0, T, Kd, ko, KW, T, HD, T, true);     // dq += dS·k
-                        if (dK != null) K.gemmAtB(dK, ko, KW, dS, 0, T, Q, qo, QW, T, HD, T, true);     // dk += dSᵀ·q
+                Gemm.parallelFor(B * NKV, bg -> {                                         // a kv group's heads add into its dk, dv
+                    for (int bh = bg * group; bh < (bg + 1) * group; bh++) {
+                        head.apply(bh).backward(dO, qo.applyAsInt(bh), QW, stats, 2 * bh * T, dQ, dK, dV);
                     }
                 });
             });

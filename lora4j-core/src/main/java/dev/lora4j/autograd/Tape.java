@@ -61,6 +61,11 @@ public final class Tape {
         if (dy.length != y.size()) throw new IllegalArgumentException("seed gradient length " + dy.length + " != " + y.size());
         float[] g = y.grad();
         for (int i = 0; i < dy.length; i++) g[i] += dy[i];
+        backwardFrom(y);
+    }
+
+    /** Runs every recorded backward step, newest first, for output y whose gradient is already seeded; then forgets them. */
+    void backwardFrom(Tensor y) {
         for (int i = backward.size() - 1; i >= 0; i--) {
             backward.get(i).run();
             backward.set(i, null);

@@ -93,6 +93,11 @@ public final class LoraLinear extends Module implements Layer {
         this.dropoutSeed = seed;
     }
 
+    @Override
+    protected long dropoutSeed() {
+        return dropoutSeed;
+    }
+
     public Linear base() {
         return base;
     }

@@ -14,6 +14,7 @@ public abstract class Module {
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
     private boolean training;
+    private boolean gradientCheckpointing;
 
     /** A module with no parameters and no children yet; subclasses register theirs in their constructor. */
     protected Module() {}
@@ -117,6 +118,47 @@ public abstract class Module {
 
     /** Hook for modules that draw dropout masks; the default draws none. */
     protected void setDropoutSeed(long seed) {}
+
+    /** Hook: the seed this module's next dropout mask comes from ({@link #setDropoutSeed}'s, advanced by each mask); 0 if it draws none. */
+    protected long dropoutSeed() {
+        return 0;
+    }
+
+    /**
+     * The next dropout seed of this module and of each descendant (in {@link #namedModules()} order): with
+     * {@link #restoreDropoutSeeds} it replays a forward pass with the same masks (activation recomputation).
+     */
+    public final long[] dropoutSeeds() {
+        Map<String, Module> modules = namedModules();
+        long[] seeds = new long[modules.size() + 1];
+        int i = 0;
+        seeds[i++] = dropoutSeed();
+        for (Module m : modules.values()) seeds[i++] = m.dropoutSeed();
+        return seeds;
+    }
+
+    /** Sets the seeds {@link #dropoutSeeds()} returned. */
+    public final void restoreDropoutSeeds(long[] seeds) {
+        Map<String, Module> modules = namedModules();
+        if (seeds.length != modules.size() + 1) throw new IllegalArgumentException(seeds.length + " dropout seeds for " + (modules.size() + 1) + " modules");
+        int i = 0;
+        setDropoutSeed(seeds[i++]);
+        for (Module m : modules.values()) m.setDropoutSeed(seeds[i++]);
+    }
+
+    /**
+     * Activation recomputation (HF's gradient_checkpointing_enable), in this module and all its descendants: a model
+     * whose flag is on keeps only each transformer block's input during a recorded forward pass and recomputes the
+     * block right before its backward (see {@code autograd.Checkpoint}); the same gradients for one more forward.
+     */
+    public final void gradientCheckpointing(boolean on) {
+        gradientCheckpointing = on;
+        children.values().forEach(c -> c.gradientCheckpointing(on));
+    }
+
+    public final boolean isGradientCheckpointing() {
+        return gradientCheckpointing;
+    }
 
     /** Training mode enables dropout, in this module and all its descendants. */
     public final void train(boolean on) {

@@ -62,8 +62,9 @@ public final class Workspace implements AutoCloseable {
     }
 
     /**
-     * Bytes of the arrays the workspace open on this thread has allocated so far (0 without one): what its steps cost
-     * the heap beyond the arrays they reused. In a steady run it stops growing after the longest step.
+     * Bytes of the arrays the workspace open on this thread has allocated so far (0 without one), those of the workspaces
+     * closed inside it included (their arrays joined its pool): what its steps cost the heap beyond the arrays they
+     * reused. In a steady run it stops growing after the longest step.
      */
     public static long allocatedBytes() {
         Workspace ws = CURRENT.get();
@@ -160,6 +161,7 @@ public final class Workspace implements AutoCloseable {
     public void close() {
         generation++;
         if (previous != null) {                           // they count as just used, so the outer resets keep them
+            previous.allocatedBytes += allocatedBytes;
             for (float[] a : taken) previous.adopt(a);
             free.values().forEach(q -> q.forEach(previous::adopt));
         }

@@ -7,12 +7,14 @@ import dev.lora4j.Lora4jException;
  * overrides {@code epochs}; {@code evalEvery} / {@code saveEvery} of 0 mean only at the end; {@code seqLen} 0 means
  * the model's default (min(its maximum positions, 128)); {@code groupByLength} batches examples of similar length
  * together, the longest batch first (HF's group_by_length); {@code loraplusLrRatio} > 0 trains lora_B (and every
- * 1-D trainable tensor) at that multiple of the learning rate (LoRA+, PEFT's create_loraplus_optimizer; 0 = off). AdamW uses β = (0.9, 0.999), eps 1e-8 as torch's defaults.
+ * 1-D trainable tensor) at that multiple of the learning rate (LoRA+, PEFT's create_loraplus_optimizer; 0 = off);
+ * {@code gradientCheckpointing} keeps only each transformer block's input in the forward and recomputes the block for its
+ * backward (HF's gradient_checkpointing: the same gradients, less memory, one more forward). AdamW uses β = (0.9, 0.999), eps 1e-8 as torch's defaults.
  * Built with {@link #builder()}; every value is checked when built.
  */
 public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int gradAccum, int seqLen, int warmup,
                           LrSchedule schedule, float weightDecay, float maxGradNorm, long seed, int evalEvery,
-                          int saveEvery, boolean groupByLength, float loraplusLrRatio) {
+                          int saveEvery, boolean groupByLength, float loraplusLrRatio, boolean gradientCheckpointing) {
     public TrainConfig {
         check(lr > 0 && Float.isFinite(lr), "learning_rate must be a positive number, got " + lr);
         check(epochs >= 0 && maxSteps >= 0, "num_train_epochs and max_steps must be 0 or more, got " + epochs + " and " + maxSteps);
@@ -28,11 +30,11 @@ public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int
         check(loraplusLrRatio >= 0 && Float.isFinite(loraplusLrRatio), "loraplus_lr_ratio must be 0 (off) or more, got " + loraplusLrRatio);
     }
 
-    /** The settings without LoRA+. */
+    /** The settings without LoRA+ and gradient checkpointing. */
     public TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int gradAccum, int seqLen, int warmup, LrSchedule schedule,
                        float weightDecay, float maxGradNorm, long seed, int evalEvery, int saveEvery, boolean groupByLength) {
         this(lr, epochs, maxSteps, batchSize, gradAccum, seqLen, warmup, schedule, weightDecay, maxGradNorm, seed, evalEvery, saveEvery,
-                groupByLength, 0f);
+                groupByLength, 0f, false);
     }
 
     /** lr 2e-4, 1 epoch, batch 8, the model's sequence length, cosine, no warm-up or decay, clip at 1.0, seed 42, save every 50. */
@@ -48,7 +50,8 @@ public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int
     public Builder toBuilder() {
         return new Builder().lr(lr).epochs(epochs).maxSteps(maxSteps).batchSize(batchSize).gradAccum(gradAccum).seqLen(seqLen)
                 .warmup(warmup).schedule(schedule).weightDecay(weightDecay).maxGradNorm(maxGradNorm).seed(seed)
-                .evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength).loraplusLrRatio(loraplusLrRatio);
+                .evalEvery(evalEvery).saveEvery(saveEvery).groupByLength(groupByLength).loraplusLrRatio(loraplusLrRatio)
+                .gradientCheckpointing(gradientCheckpointing);
     }
 
     public float beta1() {
@@ -74,7 +77,7 @@ public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int
         private LrSchedule schedule = LrSchedule.COSINE;
         private float weightDecay, maxGradNorm = 1f;
         private long seed = 42;
-        private boolean groupByLength;
+        private boolean groupByLength, gradientCheckpointing;
         private float loraplusLrRatio;
 
         private Builder() {}
@@ -109,10 +112,12 @@ public record TrainConfig(float lr, int epochs, int maxSteps, int batchSize, int
         public Builder groupByLength(boolean v) { groupByLength = v; return this; }
         /** LoRA+: lora_B's learning rate over lora_A's (typical 16); 0 = off. */
         public Builder loraplusLrRatio(float v) { loraplusLrRatio = v; return this; }
+        /** Recompute each transformer block in the backward instead of keeping its activations (HF's gradient_checkpointing). */
+        public Builder gradientCheckpointing(boolean v) { gradientCheckpointing = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(lr, epochs, maxSteps, batchSize, gradAccum, seqLen, warmup, schedule, weightDecay, maxGradNorm, seed,
-                    evalEvery, saveEvery, groupByLength, loraplusLrRatio);
+                    evalEvery, saveEvery, groupByLength, loraplusLrRatio, gradientCheckpointing);
         }
     }
 }

@@ -160,6 +160,7 @@ public final class Trainer {
             }
         }
         task.module().train(true);
+        task.module().gradientCheckpointing(cfg.gradientCheckpointing());
         long start = System.nanoTime();
         try (Workspace ws = Workspace.open()) {
             for (; step < total; step++) {

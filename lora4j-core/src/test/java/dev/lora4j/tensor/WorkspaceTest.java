@@ -96,6 +96,7 @@ class WorkspaceTest {
                 extra = Workspace.floats(48);
             }
             assertSame(step, inEval, "the evaluation reused the training step's array");
+            assertEquals(4L * (32 + 48), Workspace.allocatedBytes(), "the nested workspace's new array counts as the outer's");
             outer.reset();                                      // sizes the evaluation asked for count as asked: kept
             assertSame(extra, Workspace.floats(48), "the evaluation's own arrays came back to the outer pool");
             assertSame(step, Workspace.floats(32));

@@ -136,6 +136,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
     int threads;
     @Option(names = "--base-dtype", defaultValue = "f32", description = "f32 or bf16: frozen base matrices and embeddings as bfloat16 (LoRA mode).")
     String baseDtype;
+    @Option(names = "--gradient-checkpointing", description = "Recompute each block in the backward instead of keeping its activations.")
+    boolean gradientCheckpointing;
     @Option(names = "--json", description = "Print only the JSON line (the default output is the same line).")
     boolean json;
 
@@ -163,6 +165,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             w.model().module().frozenMatricesToBf16();
             System.gc();                                       // drop the float32 arrays before the timed steps
         }
+        w.model().module().gradientCheckpointing(gradientCheckpointing);
         Map<String, Tensor> trainable = new LinkedHashMap<>();
         w.model().module().namedParameters().forEach((n, x) -> {
             if (x.requiresGrad()) trainable.put(n, x);
@@ -170,6 +173,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         AdamW adamw = new AdamW(trainable, 0.9f, 0.999f, 1e-8f, 0.01f);
         SplittableRandom rnd = new SplittableRandom(1);
         List<Double> times = new ArrayList<>(), losses = new ArrayList<>();
+        long workspaceBytes;
         try (Workspace ws = Workspace.open()) {
             for (int step = 0; step < warmup + steps; step++) {
                 Step s = w.draw().apply(rnd);
@@ -184,6 +188,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
                 losses.add((double) loss.data()[0]);
                 if (step >= warmup) times.add(dt);
             }
+            workspaceBytes = Workspace.allocatedBytes();                // a step's activations and their gradients
         }
         double[] sorted = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         double median = sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
@@ -196,6 +201,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         o.put("rank", mode.equals("lora") ? rank : null);
         o.put("targets", mode.equals("lora") ? t : null);
         o.put("base_dtype", baseDtype);
+        o.put("gradient_checkpointing", gradientCheckpointing);
         o.put("threads", Gemm.threads());
         o.put("params_total", total);
         o.put("params_trainable", trainable.values().stream().mapToLong(Tensor::size).sum());
@@ -204,6 +210,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         o.put("step_s_max", round(sorted[sorted.length - 1], 4));
         o.put("tokens_per_s", round(batch * seq / median, 1));
         o.put("peak_rss_mb", round(peakRssMb(), 1));
+        o.put("workspace_mb", round(workspaceBytes / 1e6, 1));
         o.put("first_loss", round(losses.get(0), 4));
         o.put("last_loss", round(losses.get(losses.size() - 1), 4));
         o.put("jvm_flags", String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()));

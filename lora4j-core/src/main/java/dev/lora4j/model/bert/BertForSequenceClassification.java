@@ -122,6 +122,11 @@ public final class BertForSequenceClassification extends Module implements Model
         this.dropoutSeed = seed;
     }
 
+    @Override
+    protected long dropoutSeed() {
+        return dropoutSeed;
+    }
+
     private Tensor dropout(Tape tape, Tensor x, float p) {
         return isTraining() ? Dropout.apply(tape, x, p, dropoutSeed++) : x;
     }

@@ -2,6 +2,7 @@ package dev.lora4j.model.bert;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.autograd.Add;
+import dev.lora4j.autograd.Checkpoint;
 import dev.lora4j.autograd.Dropout;
 import dev.lora4j.autograd.Gelu;
 import dev.lora4j.autograd.GeluErf;
@@ -115,7 +116,6 @@ public final class BertModel extends Module implements Model {
 
     /** last_hidden_state (B·T, C) of a padded batch. */
     public Tensor forward(Tape tape, EncoderBatch batch) {
-        int B = batch.B(), T = batch.T();
         int[] types = batch.tokenTypeIds();
         for (int i = 0; i < types.length; i++) {
             if (types[i] < 0 || types[i] >= config.typeVocabSize()) {
@@ -126,21 +126,28 @@ public final class BertModel extends Module implements Model {
                 ((Embedding) embeddings.child("token_type_embeddings")).forward(tape, types));
         x = Add.apply(tape, x, ((Embedding) embeddings.child("position_embeddings")).forward(tape, positionIds(batch)));  // (B·T, C)
         x = dropout(tape, embeddings.layer("LayerNorm").forward(tape, x), config.hiddenDropoutProb());
-        float pAttn = isTraining() ? config.attentionProbsDropoutProb() : 0f;
         for (int l = 0; l < encoder.layer.size(); l++) {
             BertLayer layer = encoder.layer.get(l);
-            Module self = layer.child("attention").child("self"), attnOut = layer.child("attention").child("output");
-            Tensor q = self.layer("query").forward(tape, x), k = self.layer("key").forward(tape, x), v = self.layer("value").forward(tape, x);
-            Tensor a = MaskedSelfAttention.apply(tape, q, k, v, batch.attentionMask(), B, T, config.numAttentionHeads(), pAttn, nextSeed());
-            a = dropout(tape, attnOut.layer("dense").forward(tape, a), config.hiddenDropoutProb());
-            x = attnOut.layer("LayerNorm").forward(tape, Add.apply(tape, a, x));                         // (B·T, C)
-            Tensor h = layer.child("intermediate").layer("dense").forward(tape, x);                     // (B·T, intermediate)
-            h = config.hiddenAct() == BertConfig.Activation.GELU ? GeluErf.apply(tape, h) : Gelu.apply(tape, h);
-            Module out = layer.child("output");
-            h = dropout(tape, out.layer("dense").forward(tape, h), config.hiddenDropoutProb());
-            x = out.layer("LayerNorm").forward(tape, Add.apply(tape, h, x));                            // (B·T, C)
+            Checkpoint.Block f = (t, in) -> layer(t, layer, in, batch);
+            x = isGradientCheckpointing() ? Checkpoint.apply(tape, x, layer.namedParameters().values(), this::dropoutSeeds, this::restoreDropoutSeeds, f)
+                    : f.forward(tape, x);
         }
         return x;
+    }
+
+    /** One encoder.layer.N over x (B·T, C). */
+    private Tensor layer(Tape tape, BertLayer layer, Tensor x, EncoderBatch batch) {
+        float pAttn = isTraining() ? config.attentionProbsDropoutProb() : 0f;
+        Module self = layer.child("attention").child("self"), attnOut = layer.child("attention").child("output");
+        Tensor q = self.layer("query").forward(tape, x), k = self.layer("key").forward(tape, x), v = self.layer("value").forward(tape, x);
+        Tensor a = MaskedSelfAttention.apply(tape, q, k, v, batch.attentionMask(), batch.B(), batch.T(), config.numAttentionHeads(), pAttn, nextSeed());
+        a = dropout(tape, attnOut.layer("dense").forward(tape, a), config.hiddenDropoutProb());
+        x = attnOut.layer("LayerNorm").forward(tape, Add.apply(tape, a, x));                             // (B·T, C)
+        Tensor h = layer.child("intermediate").layer("dense").forward(tape, x);                         // (B·T, intermediate)
+        h = config.hiddenAct() == BertConfig.Activation.GELU ? GeluErf.apply(tape, h) : Gelu.apply(tape, h);
+        Module out = layer.child("output");
+        h = dropout(tape, out.layer("dense").forward(tape, h), config.hiddenDropoutProb());
+        return out.layer("LayerNorm").forward(tape, Add.apply(tape, h, x));                             // (B·T, C)
     }
 
     /** pooler_output (B, C): tanh(dense(first token)) of the last hidden state (B·T, C). */
@@ -202,6 +209,11 @@ public final class BertModel extends Module implements Model {
     @Override
     protected void setDropoutSeed(long seed) {
         this.dropoutSeed = seed;
+    }
+
+    @Override
+    protected long dropoutSeed() {
+        return dropoutSeed;
     }
 
     private Tensor dropout(Tape tape, Tensor x, float p) {

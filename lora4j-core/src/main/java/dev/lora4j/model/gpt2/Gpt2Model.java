@@ -2,6 +2,7 @@ package dev.lora4j.model.gpt2;
 
 import dev.lora4j.autograd.Add;
 import dev.lora4j.autograd.CausalSelfAttention;
+import dev.lora4j.autograd.Checkpoint;
 import dev.lora4j.autograd.Dropout;
 import dev.lora4j.autograd.Gelu;
 import dev.lora4j.autograd.LmHeadLoss;
@@ -137,6 +138,11 @@ public final class Gpt2Model extends Module implements CausalLm {
         this.dropoutSeed = seed;
     }
 
+    @Override
+    protected long dropoutSeed() {
+        return dropoutSeed;
+    }
+
     /** Logits (B·T, V) for token ids (B·T, row-major by batch). */
     @Override
     public Tensor forward(Tape tape, int[] ids, int B, int T) {
@@ -161,19 +167,26 @@ public final class Gpt2Model extends Module implements CausalLm {
         x = dropout(tape, x, config.embdPdrop());
         for (int l = 0; l < h.size(); l++) {
             Block block = h.get(l);
-            Module attn = block.child("attn"), mlp = block.child("mlp");
-            Tensor a = block.layer("ln_1").forward(tape, x);
-            Tensor qkv = attn.layer("c_attn").forward(tape, a);                                 // (B·T, 3C)
-            float pAttn = isTraining() ? config.attnPdrop() : 0f;
-            a = CausalSelfAttention.apply(tape, qkv, B, T, config.nHead(), pAttn, nextSeed());    // (B·T, C)
-            a = attn.layer("c_proj").forward(tape, a);
-            x = Add.apply(tape, x, dropout(tape, a, config.residPdrop()));
-            Tensor m = block.layer("ln_2").forward(tape, x);
-            m = Gelu.apply(tape, mlp.layer("c_fc").forward(tape, m));                          // (B·T, inner)
-            m = mlp.layer("c_proj").forward(tape, m);
-            x = Add.apply(tape, x, dropout(tape, m, config.residPdrop()));
+            Checkpoint.Block f = (t, in) -> block(t, block, in, B, T);
+            x = isGradientCheckpointing() ? Checkpoint.apply(tape, x, block.namedParameters().values(), this::dropoutSeeds, this::restoreDropoutSeeds, f)
+                    : f.forward(tape, x);
         }
         return lnF.forward(tape, x);
+    }
+
+    /** One block h.N over x (B·T, C). */
+    private Tensor block(Tape tape, Block block, Tensor x, int B, int T) {
+        Module attn = block.child("attn"), mlp = block.child("mlp");
+        Tensor a = block.layer("ln_1").forward(tape, x);
+        Tensor qkv = attn.layer("c_attn").forward(tape, a);                                     // (B·T, 3C)
+        float pAttn = isTraining() ? config.attnPdrop() : 0f;
+        a = CausalSelfAttention.apply(tape, qkv, B, T, config.nHead(), pAttn, nextSeed());        // (B·T, C)
+        a = attn.layer("c_proj").forward(tape, a);
+        x = Add.apply(tape, x, dropout(tape, a, config.residPdrop()));
+        Tensor m = block.layer("ln_2").forward(tape, x);
+        m = Gelu.apply(tape, mlp.layer("c_fc").forward(tape, m));                              // (B·T, inner)
+        m = mlp.layer("c_proj").forward(tape, m);
+        return Add.apply(tape, x, dropout(tape, m, config.residPdrop()));
     }
 
     @Override

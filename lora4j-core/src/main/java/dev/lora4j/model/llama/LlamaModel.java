@@ -1,6 +1,7 @@
 package dev.lora4j.model.llama;
 
 import dev.lora4j.autograd.Add;
+import dev.lora4j.autograd.Checkpoint;
 import dev.lora4j.autograd.CrossEntropy;
 import dev.lora4j.autograd.GroupedQueryAttention;
 import dev.lora4j.autograd.LmHeadLoss;
@@ -81,11 +82,11 @@ public final class LlamaModel extends Module implements CausalLm {
      * cached sequences: the linear layers (per sequence adapters), RoPE (the rows' positions) and attention.
      */
     private interface Pass {
-        Tensor linear(Layer layer, Tensor x);
+        Tensor linear(Tape tape, Layer layer, Tensor x);
 
-        Tensor rope(Tensor x, int heads);
+        Tensor rope(Tape tape, Tensor x, int heads);
 
-        Tensor attend(int layer, Tensor q, Tensor k, Tensor v);
+        Tensor attend(Tape tape, int layer, Tensor q, Tensor k, Tensor v);
     }
 
     private final LlamaConfig config;
@@ -197,20 +198,20 @@ public final class LlamaModel extends Module implements CausalLm {
         int NH = config.numAttentionHeads(), NKV = config.numKeyValueHeads();
         Tensor x = embedTokens.forward(tape, ids);                                            // (B·T, C)
         RotaryEmbedding.Tables rope = rotary.tables(0, T);
-        x = decoderLayers(tape, x, new Pass() {
+        x = decoderLayers(tape, x, isGradientCheckpointing(), new Pass() {
             @Override
-            public Tensor linear(Layer layer, Tensor in) {
-                return layer.forward(tape, in);
+            public Tensor linear(Tape t, Layer layer, Tensor in) {
+                return layer.forward(t, in);
             }
 
             @Override
-            public Tensor rope(Tensor in, int heads) {
-                return Rope.apply(tape, in, B, T, heads, rope.cos(), rope.sin());
+            public Tensor rope(Tape t, Tensor in, int heads) {
+                return Rope.apply(t, in, B, T, heads, rope.cos(), rope.sin());
             }
 
             @Override
-            public Tensor attend(int l, Tensor q, Tensor k, Tensor v) {
-                return GroupedQueryAttention.apply(tape, q, k, v, B, T, NH, NKV, config.slidingWindow(l));
+            public Tensor attend(Tape t, int l, Tensor q, Tensor k, Tensor v) {
+                return GroupedQueryAttention.apply(t, q, k, v, B, T, NH, NKV, config.slidingWindow(l));
             }
         });
         return model.layer("norm").forward(tape, x);                                            // (B·T, C)
@@ -245,19 +246,19 @@ public final class LlamaModel extends Module implements CausalLm {
         RotaryEmbedding.Tables[] rope = new RotaryEmbedding.Tables[batch.size()];
         for (int s = 0; s < rope.length; s++) rope[s] = rotary.tables(batch.cache(s).length(), batch.length(s));
         Tensor x = embedTokens.forward(tape, batch.ids());                                    // (N, C)
-        x = decoderLayers(tape, x, new Pass() {
+        x = decoderLayers(tape, x, false, new Pass() {
             @Override
-            public Tensor linear(Layer layer, Tensor in) {
-                return batch.linear(tape, layer, in);
+            public Tensor linear(Tape t, Layer layer, Tensor in) {
+                return batch.linear(t, layer, in);
             }
 
             @Override
-            public Tensor rope(Tensor in, int heads) {
-                return batch.perSequence(in, (s, rows) -> Rope.apply(tape, rows, 1, batch.length(s), heads, rope[s].cos(), rope[s].sin()));
+            public Tensor rope(Tape t, Tensor in, int heads) {
+                return batch.perSequence(in, (s, rows) -> Rope.apply(t, rows, 1, batch.length(s), heads, rope[s].cos(), rope[s].sin()));
             }
 
             @Override
-            public Tensor attend(int l, Tensor q, Tensor k, Tensor v) {
+            public Tensor attend(Tape t, int l, Tensor q, Tensor k, Tensor v) {
                 return batch.perSequence(q, k, v, (s, qs, ks, vs) ->
                         CachedGroupedAttention.apply(qs, ks, vs, batch.cache(s), l, NH, NKV, config.slidingWindow(l)));
             }
@@ -268,23 +269,34 @@ public final class LlamaModel extends Module implements CausalLm {
         return batch.linear(tape, layer("lm_head"), x);
     }
 
-    /** Every decoder layer over x (B·T, C), its linears, RoPE and attention as {@code pass} does them. */
-    private Tensor decoderLayers(Tape tape, Tensor x, Pass pass) {
-        int NH = config.numAttentionHeads(), NKV = config.numKeyValueHeads();
+    /**
+     * Every decoder layer over x (B·T, C), its linears, RoPE and attention as {@code pass} does them; with
+     * {@code recompute}, each layer keeps only its input and runs again for its backward ({@link Checkpoint}).
+     */
+    private Tensor decoderLayers(Tape tape, Tensor x, boolean recompute, Pass pass) {
         for (int l = 0; l < layers.size(); l++) {
-            DecoderLayer layer = layers.get(l);
-            Module attn = layer.child("self_attn"), mlp = layer.child("mlp");
-            Tensor h = layer.layer("input_layernorm").forward(tape, x);                       // (B·T, C)
-            Tensor q = pass.rope(pass.linear(attn.layer("q_proj"), h), NH);                   // (B·T, NH·HD)
-            Tensor k = pass.rope(pass.linear(attn.layer("k_proj"), h), NKV);                  // (B·T, NKV·HD)
-            Tensor v = pass.linear(attn.layer("v_proj"), h);                                  // (B·T, NKV·HD)
-            Tensor a = pass.attend(l, q, k, v);                                               // (B·T, NH·HD)
-            x = Add.apply(tape, x, pass.linear(attn.layer("o_proj"), a));
-            h = layer.layer("post_attention_layernorm").forward(tape, x);
-            Tensor m = SwiGlu.apply(tape, pass.linear(mlp.layer("gate_proj"), h), pass.linear(mlp.layer("up_proj"), h));   // (B·T, I)
-            x = Add.apply(tape, x, pass.linear(mlp.layer("down_proj"), m));
+            int index = l;
+            Checkpoint.Block layer = (t, in) -> decoderLayer(t, index, in, pass);
+            x = recompute ? Checkpoint.apply(tape, x, layers.get(l).namedParameters().values(), this::dropoutSeeds, this::restoreDropoutSeeds, layer)
+                    : layer.forward(tape, x);
         }
         return x;
+    }
+
+    /** model.layers.l over x (B·T, C). */
+    private Tensor decoderLayer(Tape tape, int l, Tensor x, Pass pass) {
+        int NH = config.numAttentionHeads(), NKV = config.numKeyValueHeads();
+        DecoderLayer layer = layers.get(l);
+        Module attn = layer.child("self_attn"), mlp = layer.child("mlp");
+        Tensor h = layer.layer("input_layernorm").forward(tape, x);                           // (B·T, C)
+        Tensor q = pass.rope(tape, pass.linear(tape, attn.layer("q_proj"), h), NH);           // (B·T, NH·HD)
+        Tensor k = pass.rope(tape, pass.linear(tape, attn.layer("k_proj"), h), NKV);          // (B·T, NKV·HD)
+        Tensor v = pass.linear(tape, attn.layer("v_proj"), h);                                // (B·T, NKV·HD)
+        Tensor a = pass.attend(tape, l, q, k, v);                                             // (B·T, NH·HD)
+        x = Add.apply(tape, x, pass.linear(tape, attn.layer("o_proj"), a));
+        h = layer.layer("post_attention_layernorm").forward(tape, x);
+        Tensor m = SwiGlu.apply(tape, pass.linear(tape, mlp.layer("gate_proj"), h), pass.linear(tape, mlp.layer("up_proj"), h));   // (B·T, I)
+        return Add.apply(tape, x, pass.linear(tape, mlp.layer("down_proj"), m));
     }
 
     /** lm_head, or the tied embedding matrix: (N, C) → (N, V). */
