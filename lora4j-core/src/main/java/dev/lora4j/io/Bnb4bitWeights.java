@@ -254,6 +254,13 @@ public final class Bnb4bitWeights {
         else s.widen(0, dst, 0, s.size());
     }
 
+    /** Reads values [from, from + n) of {@code name} as float32 into dst[0, n). */
+    public void readRange(String name, int from, float[] dst, int n) {
+        Bnb4bit s = storage(name);
+        if (s == null) store.readRange(name, from, dst, n);
+        else s.widen(from, dst, 0, n);
+    }
+
     /**
      * A quantized weight as a 4-bit storage, its absmax values dequantized first with double quantization (bitsandbytes'
      * dequantize_blockwise: nested_quant_map[code] · nested_absmax[block / nested_blocksize], then + nested_offset,

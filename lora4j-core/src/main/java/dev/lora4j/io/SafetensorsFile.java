@@ -122,13 +122,31 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new Lora4jException(path + ": tensor '" + name + "' has " + n + " elements (shape "
                     + Arrays.toString(info.shape()) + "), but the destination holds " + dst.length);
         }
+        decode(info, 0, dst, n);
+    }
+
+    /**
+     * Reads values [from, from + n) of {@code name} (flat, row-major) into dst[0, n): a tensor read a run at a time,
+     * so its float32 values need not exist in memory at once; a NaN or infinite value is an error.
+     */
+    public void readRange(String name, long from, float[] dst, int n) {
+        TensorInfo info = readable(name);
+        if (from < 0 || n < 0 || from + n > info.numel() || n > dst.length) {
+            throw new IllegalArgumentException(path + ": values [" + from + ", " + (from + n) + ") of tensor '" + name + "' ("
+                    + info.numel() + " values) into " + dst.length);
+        }
+        decode(info, from, dst, n);
+    }
+
+    private void decode(TensorInfo info, long from, float[] dst, int n) {
         if (!arena.scope().isAlive()) {
             throw new IllegalStateException(path + ": already closed");
         }
-        int bad = FloatDecoder.decode(data.asSlice(info.begin(), info.byteLength()), info.dtype(), dst, n);
+        long width = info.dtype().bits() / 8;
+        int bad = FloatDecoder.decode(data.asSlice(info.begin() + from * width, n * width), info.dtype(), dst, n);
         if (bad >= 0) {
-            throw new Lora4jException(path + ": tensor '" + name + "' holds " + dst[bad] + " at flat index " + bad + " (element "
-                    + FiniteCheck.position(info.shape(), bad) + " of shape " + Arrays.toString(info.shape()) + ")"
+            throw new Lora4jException(path + ": tensor '" + info.name() + "' holds " + dst[bad] + " at flat index " + (from + bad) + " (element "
+                    + FiniteCheck.position(info.shape(), from + bad) + " of shape " + Arrays.toString(info.shape()) + ")"
                     + (info.dtype() == DType.F64 ? ", or an F64 value beyond float32's range" : "") + ": tensors must be finite");
         }
     }

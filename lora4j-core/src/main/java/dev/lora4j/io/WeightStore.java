@@ -148,6 +148,11 @@ public final class WeightStore implements AutoCloseable {
         fileFor(name).readInto(name, dst);
     }
 
+    /** Reads values [from, from + n) of {@code name} into dst[0, n) (see {@link SafetensorsFile#readRange}). */
+    public void readRange(String name, long from, float[] dst, int n) {
+        fileFor(name).readRange(name, from, dst, n);
+    }
+
     /** The raw bytes of {@code name} (see {@link SafetensorsFile#bytes}). */
     public byte[] bytes(String name) {
         return fileFor(name).bytes(name);

@@ -7,9 +7,11 @@ import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
 
@@ -70,6 +72,24 @@ public final class LoraInjector {
             if (p.requiresGrad()) trainable += p.size();
         }
         return new Report(targeted, trainable, total);
+    }
+
+    /**
+     * The parameters of {@code model} (not yet injected) that {@link #apply} with {@code config} needs in float32: those
+     * of modules_to_save, which it trains, and the weights of the targeted layers whose float32 values it reads (DoRA's
+     * weight norms, PiSSA's SVD and residual). A compact base may hold every other frozen matrix so from the start.
+     */
+    public static Set<String> float32Parameters(Model model, LoraConfig config) {
+        Set<String> out = new HashSet<>();
+        if (config.useDora() || config.initLoraWeights().isPissa()) {
+            targets(model, config).forEach((name, l) -> out.add(name + ".weight"));
+        }
+        if (config.modulesToSave() != null) {
+            for (String n : config.modulesToSave()) {
+                modulesNamed(model, n).forEach((name, m) -> m.namedParameters().keySet().forEach(p -> out.add(name + "." + p)));
+            }
+        }
+        return out;
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.lora4j.Lora4jException;
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.model.bert.BertLoader;
 import dev.lora4j.nn.CausalLm;
+import dev.lora4j.nn.WeightHolding;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -32,7 +33,7 @@ public final class BertFamily implements ModelFamily {
     }
 
     @Override
-    public CausalLm causalLm(HfConfig config, Path modelDir) {
+    public CausalLm causalLm(HfConfig config, Path modelDir, WeightHolding holding) {
         throw notACausalLm(config);
     }
 

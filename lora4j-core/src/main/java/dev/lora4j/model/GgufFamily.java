@@ -4,6 +4,7 @@ import dev.lora4j.Lora4jException;
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.io.gguf.GgufFile;
 import dev.lora4j.nn.CausalLm;
+import dev.lora4j.nn.WeightHolding;
 import java.util.List;
 
 /**
@@ -17,8 +18,11 @@ public interface GgufFamily {
     /** The config.json that a GGUF file's metadata describes (its architecture is one of {@link #ggufArchitectures()}). */
     HfConfig hfConfig(GgufFile gguf);
 
-    /** The causal LM of a GGUF file whose architecture is one of {@link #ggufArchitectures()}. */
-    CausalLm causalLm(GgufFile gguf);
+    /**
+     * The causal LM of a GGUF file whose architecture is one of {@link #ggufArchitectures()}; quantized matrices stay
+     * in their blocks, float32 ones are held as {@code holding} says.
+     */
+    CausalLm causalLm(GgufFile gguf, WeightHolding holding);
 
     /** The family of a GGUF file, by its {@code general.architecture}. */
     static GgufFamily of(GgufFile gguf) {

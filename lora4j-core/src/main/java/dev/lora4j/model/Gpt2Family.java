@@ -6,6 +6,7 @@ import dev.lora4j.model.gpt2.Gpt2Config;
 import dev.lora4j.model.gpt2.Gpt2Loader;
 import dev.lora4j.model.gpt2.Gpt2Model;
 import dev.lora4j.nn.CausalLm;
+import dev.lora4j.nn.WeightHolding;
 import dev.lora4j.nn.RandomInit;
 import java.nio.file.Path;
 import java.util.List;
@@ -41,10 +42,10 @@ public final class Gpt2Family implements ModelFamily {
     }
 
     @Override
-    public CausalLm causalLm(HfConfig config, Path modelDir) {
+    public CausalLm causalLm(HfConfig config, Path modelDir, WeightHolding holding) {
         Gpt2Config gpt2 = Gpt2Config.from(config);
         try (WeightStore weights = WeightStore.open(modelDir)) {
-            Gpt2Model m = Gpt2Loader.load(gpt2, weights);
+            Gpt2Model m = Gpt2Loader.load(gpt2, weights, holding);
             m.setEosTokenId(eos(config));
             return m;
         }

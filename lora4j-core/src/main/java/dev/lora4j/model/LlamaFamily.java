@@ -15,6 +15,7 @@ import dev.lora4j.model.llama.RopeFactors;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.RandomInit;
 import dev.lora4j.nn.StateDict;
+import dev.lora4j.nn.WeightHolding;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -44,11 +45,11 @@ public final class LlamaFamily implements ModelFamily, GgufFamily {
     }
 
     @Override
-    public CausalLm causalLm(HfConfig config, Path modelDir) {
+    public CausalLm causalLm(HfConfig config, Path modelDir, WeightHolding holding) {
         LlamaConfig llama = LlamaConfig.from(config);
         BnbQuantization bnb = BnbQuantization.of(config);
         try (WeightStore weights = WeightStore.open(modelDir)) {
-            return LlamaLoader.load(llama, bnb == null ? StateDict.Source.of(weights) : StateDict.Source.of(Bnb4bitWeights.open(weights, bnb)));
+            return LlamaLoader.load(llama, bnb == null ? StateDict.Source.of(weights) : StateDict.Source.of(Bnb4bitWeights.open(weights, bnb)), holding);
         }
     }
 
@@ -63,8 +64,8 @@ public final class LlamaFamily implements ModelFamily, GgufFamily {
     }
 
     @Override
-    public CausalLm causalLm(GgufFile gguf) {
-        return LlamaGguf.load(gguf);
+    public CausalLm causalLm(GgufFile gguf, WeightHolding holding) {
+        return LlamaGguf.load(gguf, holding);
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.lora4j.model;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.nn.CausalLm;
+import dev.lora4j.nn.WeightHolding;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
@@ -36,9 +37,9 @@ public sealed interface ModelFamily permits Gpt2Family, LlamaFamily, BertFamily 
 
     /**
      * The causal LM of a model directory whose config.json is {@code config}: the config is parsed first, then the
-     * weights' shapes are compared with it, then the model is built and loaded.
+     * weights' shapes are compared with it, then the model is built and loaded, its weights held as {@code holding} says.
      */
-    CausalLm causalLm(HfConfig config, Path modelDir);
+    CausalLm causalLm(HfConfig config, Path modelDir, WeightHolding holding);
 
     /** How {@code model} (one of this family's) is written to GGUF, or null when llama.cpp has no architecture for it. */
     default GgufLayout ggufLayout(CausalLm model) {

@@ -14,6 +14,7 @@ import dev.lora4j.model.bert.BertModel;
 import dev.lora4j.model.bert.BertOnnx;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.StateDict;
+import dev.lora4j.nn.WeightHolding;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -26,16 +27,24 @@ public final class ModelLoader {
      * (llama.cpp, Ollama), built by the family its general.architecture names.
      */
     public static CausalLm load(Path dir) {
+        return load(dir, WeightHolding.FLOAT32);
+    }
+
+    /**
+     * {@link #load(Path)} with the weights held as {@code holding} says as they are read: a frozen base loaded straight
+     * into bfloat16 or a quantization, never whole in float32 (a GGUF file's quantized matrices stay in their blocks).
+     */
+    public static CausalLm load(Path dir, WeightHolding holding) {
         if (GgufFile.isGguf(dir)) {
             try (GgufFile gguf = GgufFile.open(dir)) {
-                return GgufFamily.of(gguf).causalLm(gguf);
+                return GgufFamily.of(gguf).causalLm(gguf, holding);
             }
         }
         InputFile.requireDirectory(dir, "a model directory with config.json (or a .gguf file)");
         HfConfig config = HfConfig.read(dir.resolve("config.json"));
         ModelFamily family = ModelFamily.of(config);
         if (!(family instanceof LlamaFamily)) refuseQuantized(config);
-        return family.causalLm(config, dir);
+        return family.causalLm(config, dir, holding);
     }
 
     /**
@@ -56,15 +65,21 @@ public final class ModelLoader {
      * id2label when null. A task checkpoint's classifier is loaded; a bare encoder's is initialised from {@code seed}.
      */
     public static BertLoader.Loaded<BertForSequenceClassification> loadSequenceClassifier(Path dir, LabelMap labels, long seed) {
+        return loadSequenceClassifier(dir, labels, seed, WeightHolding.FLOAT32);
+    }
+
+    /** {@link #loadSequenceClassifier(Path, LabelMap, long)} with the loaded weights held as {@code holding} says. */
+    public static BertLoader.Loaded<BertForSequenceClassification> loadSequenceClassifier(Path dir, LabelMap labels, long seed,
+                                                                                         WeightHolding holding) {
         Path onnx = BertOnnx.onnxFile(dir);
         if (onnx != null && labels == null) throw new Lora4jException(onnx + ": an ONNX encoder names no labels; give the labels");
-        if (onnx != null) return BertOnnx.classifier(onnx, labels, seed);
+        if (onnx != null) return BertOnnx.classifier(onnx, labels, seed, holding);
         BertConfig config = bertConfig(dir);
         if (labels == null && config.labels() == null) {
             throw new Lora4jException(dir.resolve("config.json") + ": names no labels (id2label); give the labels (training data or an adapter's label_map.json)");
         }
         try (WeightStore weights = WeightStore.open(dir)) {
-            return BertLoader.classifier(labels == null ? config : config.withLabels(labels), StateDict.Source.of(weights), seed);
+            return BertLoader.classifier(labels == null ? config : config.withLabels(labels), StateDict.Source.of(weights), seed, holding);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.lora4j.nn;
 
+import dev.lora4j.tensor.CompactFormat;
 import dev.lora4j.tensor.Tensor;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -96,10 +97,18 @@ public abstract class Module {
      * the trainable parameters. Returns the number of values converted.
      */
     public final long frozenMatricesToBf16() {
+        return holdFrozenMatrices(CompactFormat.BF16);
+    }
+
+    /**
+     * Holds every frozen float32 matrix that {@code format} fits in it ({@code --base-dtype}); the rest stays float32.
+     * Returns the number of values converted.
+     */
+    public final long holdFrozenMatrices(CompactFormat format) {
         long n = 0;
         for (Tensor t : namedParameters().values()) {
-            if (!t.requiresGrad() && t.shape().rank() == 2 && t.isFloat32()) {
-                t.toBf16();
+            if (!t.requiresGrad() && t.isFloat32() && format.fits(t.shape())) {
+                t.hold(format.encode(t.data()));
                 n += t.size();
             }
         }

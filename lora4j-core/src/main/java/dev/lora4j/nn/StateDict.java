@@ -4,6 +4,7 @@ import dev.lora4j.Lora4jException;
 import dev.lora4j.io.Bnb4bitWeights;
 import dev.lora4j.io.FiniteCheck;
 import dev.lora4j.io.WeightStore;
+import dev.lora4j.tensor.CompactFormat;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.WeightStorage;
@@ -12,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
@@ -31,6 +33,9 @@ public final class StateDict {
 
         void readInto(String name, float[] dst);
 
+        /** Values [from, from + n) of {@code name}, flat in row-major order, into dst[0, n): a tensor read a run at a time. */
+        void readRange(String name, int from, float[] dst, int n);
+
         /**
          * The values of a matrix held in a compact storage (a quantized GGUF weight), which the parameter then keeps
          * instead of float32; null (the default) to read it as float32 with {@link #readInto}.
@@ -47,6 +52,7 @@ public final class StateDict {
                 public List<String> names() { return store.names(); }
                 public Shape shape(String name) { return store.shape(name); }
                 public void readInto(String name, float[] dst) { store.readInto(name, dst); }
+                public void readRange(String name, int from, float[] dst, int n) { store.readRange(name, from, dst, n); }
                 public String source() { return store.dir().toString(); }
             };
         }
@@ -57,6 +63,7 @@ public final class StateDict {
                 public List<String> names() { return weights.names(); }
                 public Shape shape(String name) { return weights.shape(name); }
                 public void readInto(String name, float[] dst) { weights.readInto(name, dst); }
+                public void readRange(String name, int from, float[] dst, int n) { weights.readRange(name, from, dst, n); }
                 public WeightStorage storage(String name) { return weights.storage(name); }
                 public String source() { return weights.store().dir().toString(); }
             };
@@ -67,10 +74,13 @@ public final class StateDict {
                 public List<String> names() { return List.copyOf(tensors.keySet()); }
                 public Shape shape(String name) { return tensors.get(name).shape(); }
                 public void readInto(String name, float[] dst) {
-                    System.arraycopy(tensors.get(name).data(), 0, dst, 0, dst.length);
-                    int bad = FiniteCheck.firstNonFinite(dst, 0, dst.length);
+                    readRange(name, 0, dst, dst.length);
+                }
+                public void readRange(String name, int from, float[] dst, int n) {
+                    System.arraycopy(tensors.get(name).data(), from, dst, 0, n);
+                    int bad = FiniteCheck.firstNonFinite(dst, 0, n);
                     if (bad >= 0) {
-                        throw new Lora4jException(source + ": tensor '" + name + "' holds " + dst[bad] + " at flat index " + bad
+                        throw new Lora4jException(source + ": tensor '" + name + "' holds " + dst[bad] + " at flat index " + (from + bad)
                                 + ": weights must be finite");
                     }
                 }
@@ -90,22 +100,31 @@ public final class StateDict {
      * tensor the model deliberately ignores (GPT-2's {@code attn.bias} mask buffers).
      */
     public static void load(Module model, WeightStore store, UnaryOperator<String> toModelKey) {
-        load(model, Source.of(store), toModelKey, name -> false);
+        load(model, Source.of(store), toModelKey, name -> false, name -> null);
     }
 
     /**
      * {@link #load(Module, WeightStore, UnaryOperator)} from any source, where the parameters {@code mayBeNew}
      * accepts (a task head a bare checkpoint lacks) may be missing; returns those that were, left as they are.
+     * A matrix {@code formats} names a format for (by parameter name; null: float32) is held in it, encoded as it is
+     * read ({@link CompactFormat#encode(int, CompactFormat.Values)}), so its float32 values never exist at once; a matrix
+     * the source keeps compact (a quantized GGUF or bitsandbytes weight) stays as it is, unless it is float32.
      */
-    public static List<String> load(Module model, Source store, UnaryOperator<String> toModelKey, Predicate<String> mayBeNew) {
+    public static List<String> load(Module model, Source store, UnaryOperator<String> toModelKey, Predicate<String> mayBeNew,
+                                    Function<String, CompactFormat> formats) {
         Map<String, Tensor> params = model.namedParameters();
         Map<String, Shape> shapes = new LinkedHashMap<>();
         params.forEach((name, p) -> shapes.put(name, p.shape()));
         Match m = match(shapes, store, toModelKey, mayBeNew, "the model");
         m.found().forEach((name, key) -> {
+            Tensor p = params.get(name);
+            CompactFormat format = formats.apply(name);
+            if (format != null && !format.fits(p.shape())) format = null;
             WeightStorage compact = store.storage(key);
-            if (compact != null) params.get(name).hold(compact);
-            else store.readInto(key, params.get(name).data());
+            if (compact instanceof WeightStorage.F32 f32 && format != null) p.hold(format.encode(f32.values()));
+            else if (compact != null) p.hold(compact);
+            else if (format != null) p.hold(format.encode(p.size(), (from, dst, n) -> store.readRange(key, from, dst, n)));
+            else store.readInto(key, p.data());
         });
         return m.fresh();
     }

@@ -33,18 +33,23 @@ public final class Nf4 extends BlockStorage {
     public static Nf4 quantize(float[] values) {
         if (values.length % BLOCK != 0) throw new IllegalArgumentException("NF4: " + values.length + " values are not whole blocks of " + BLOCK);
         byte[] b = new byte[values.length / BLOCK * BLOCK_BYTES];
-        for (int blk = 0; blk < values.length / BLOCK; blk++) {
-            int x = blk * BLOCK, o = blk * BLOCK_BYTES;
+        encode(b, 0, values, 0, values.length / BLOCK);
+        return new Nf4(b, values.length);
+    }
+
+    /** Quantizes {@code blocks} blocks of {@code src} from {@code sOff} into {@code dst} from byte {@code dOff}. */
+    static void encode(byte[] dst, int dOff, float[] src, int sOff, int blocks) {
+        for (int blk = 0; blk < blocks; blk++) {
+            int x = sOff + blk * BLOCK, o = dOff + blk * BLOCK_BYTES;
             float absmax = 0f;
-            for (int j = 0; j < BLOCK; j++) absmax = Math.max(absmax, Math.abs(values[x + j]));
-            putFloat(b, o, absmax);
+            for (int j = 0; j < BLOCK; j++) absmax = Math.max(absmax, Math.abs(src[x + j]));
+            putFloat(dst, o, absmax);
             float inv = 1.0f / absmax;
             for (int j = 0; j < BLOCK; j += 2) {
-                int hi = absmax == 0 ? 7 : code(values[x + j] * inv), lo = absmax == 0 ? 7 : code(values[x + j + 1] * inv);
-                b[o + 4 + j / 2] = (byte) (hi << 4 | lo);
+                int hi = absmax == 0 ? 7 : code(src[x + j] * inv), lo = absmax == 0 ? 7 : code(src[x + j + 1] * inv);
+                dst[o + 4 + j / 2] = (byte) (hi << 4 | lo);
             }
         }
-        return new Nf4(b, values.length);
     }
 
     /** The index of normalized {@code x} in the code book, as dQuantizeNF4 decides it. */

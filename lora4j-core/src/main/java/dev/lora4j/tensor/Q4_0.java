@@ -16,25 +16,30 @@ public final class Q4_0 extends BlockStorage {
     public static Q4_0 quantize(float[] values) {
         if (values.length % BLOCK != 0) throw new IllegalArgumentException("Q4_0: " + values.length + " values are not whole blocks of " + BLOCK);
         byte[] b = new byte[values.length / BLOCK * BLOCK_BYTES];
-        for (int blk = 0; blk < values.length / BLOCK; blk++) {
-            int x = blk * BLOCK, o = blk * BLOCK_BYTES;
+        encode(b, 0, values, 0, values.length / BLOCK);
+        return new Q4_0(b, values.length);
+    }
+
+    /** Quantizes {@code blocks} blocks of {@code src} from {@code sOff} into {@code dst} from byte {@code dOff}. */
+    static void encode(byte[] dst, int dOff, float[] src, int sOff, int blocks) {
+        for (int blk = 0; blk < blocks; blk++) {
+            int x = sOff + blk * BLOCK, o = dOff + blk * BLOCK_BYTES;
             float amax = 0f, max = 0f;
             for (int j = 0; j < BLOCK; j++) {
-                float v = values[x + j];
+                float v = src[x + j];
                 if (amax < Math.abs(v)) {
                     amax = Math.abs(v);
                     max = v;
                 }
             }
             float d = max / -8, id = d != 0 ? 1.0f / d : 0.0f;
-            putHalf(b, o, d);
+            putHalf(dst, o, d);
             for (int j = 0; j < BLOCK / 2; j++) {
-                int q0 = Math.min(15, (byte) (int) (values[x + j] * id + 8.5f));
-                int q1 = Math.min(15, (byte) (int) (values[x + BLOCK / 2 + j] * id + 8.5f));
-                b[o + 2 + j] = (byte) (q0 | q1 << 4);
+                int q0 = Math.min(15, (byte) (int) (src[x + j] * id + 8.5f));
+                int q1 = Math.min(15, (byte) (int) (src[x + BLOCK / 2 + j] * id + 8.5f));
+                dst[o + 2 + j] = (byte) (q0 | q1 << 4);
             }
         }
-        return new Q4_0(b, values.length);
     }
 
     @Override

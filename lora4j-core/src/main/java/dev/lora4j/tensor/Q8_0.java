@@ -15,15 +15,20 @@ public final class Q8_0 extends BlockStorage {
     public static Q8_0 quantize(float[] values) {
         if (values.length % BLOCK != 0) throw new IllegalArgumentException("Q8_0: " + values.length + " values are not whole blocks of " + BLOCK);
         byte[] b = new byte[values.length / BLOCK * BLOCK_BYTES];
-        for (int blk = 0; blk < values.length / BLOCK; blk++) {
-            int x = blk * BLOCK, o = blk * BLOCK_BYTES;
-            float amax = 0f;
-            for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(values[x + j]));
-            float d = amax / 127, id = d != 0 ? 1.0f / d : 0.0f;
-            putHalf(b, o, d);
-            for (int j = 0; j < BLOCK; j++) b[o + 2 + j] = (byte) roundHalfAway(values[x + j] * id);
-        }
+        encode(b, 0, values, 0, values.length / BLOCK);
         return new Q8_0(b, values.length);
+    }
+
+    /** Quantizes {@code blocks} blocks of {@code src} from {@code sOff} into {@code dst} from byte {@code dOff}. */
+    static void encode(byte[] dst, int dOff, float[] src, int sOff, int blocks) {
+        for (int blk = 0; blk < blocks; blk++) {
+            int x = sOff + blk * BLOCK, o = dOff + blk * BLOCK_BYTES;
+            float amax = 0f;
+            for (int j = 0; j < BLOCK; j++) amax = Math.max(amax, Math.abs(src[x + j]));
+            float d = amax / 127, id = d != 0 ? 1.0f / d : 0.0f;
+            putHalf(dst, o, d);
+            for (int j = 0; j < BLOCK; j++) dst[o + 2 + j] = (byte) roundHalfAway(src[x + j] * id);
+        }
     }
 
     @Override

@@ -7,10 +7,12 @@ import java.util.Arrays;
  * Parameters and activations are both tensors; {@link #requiresGrad()} says whether backward must
  * produce a gradient for it. The gradient buffer is allocated on first use, so a frozen weight never
  * has one. A frozen weight may instead be held in a compact {@link WeightStorage} ({@link #toBf16()}: half the
- * memory); the ops read it through {@link #storage()}, and {@link #data()} is then unavailable.
+ * memory); the ops read it through {@link #storage()}, and {@link #data()} is then unavailable. The array of
+ * {@link #zeros} is allocated on first use, so a model's parameters take no float32 memory until they are read or
+ * written: a loader that {@link #hold}s a weight compactly never allocates its float32 array.
  */
 public final class Tensor {
-    private float[] data;
+    private float[] data;               // null: held compactly, or zeros not yet allocated (storage null too)
     private WeightStorage storage;
     private final Shape shape;
     private final int size;
@@ -37,9 +39,14 @@ public final class Tensor {
         this.size = shape.size();
     }
 
+    /** A tensor of zeros whose array is allocated when first read or written. */
     public static Tensor zeros(int... dims) {
-        Shape s = new Shape(dims);
-        return new Tensor(s, new float[s.size()]);
+        return new Tensor(new Shape(dims));
+    }
+
+    private Tensor(Shape shape) {
+        this.shape = shape;
+        this.size = shape.size();
     }
 
     public static Tensor of(float[] data, int... dims) {
@@ -52,20 +59,34 @@ public final class Tensor {
      */
     public float[] data() {
         checkLive();
-        if (data == null) throw new IllegalStateException("tensor " + shape + " is stored as " + storage.getClass().getSimpleName()
+        float[] d = data;
+        if (d != null) return d;
+        if (storage != null) throw new IllegalStateException("tensor " + shape + " is stored as " + storage.getClass().getSimpleName()
                 + " (a frozen base weight): it has no float32 data");
+        return allocate();
+    }
+
+    /** The zeros' array, allocated once even when threads first read the tensor together. */
+    private synchronized float[] allocate() {
+        if (storage == null) {
+            data = new float[size];
+            storage = new WeightStorage.F32(data);
+        }
         return data;
     }
 
     /** How the values are held: what the matrix products and the embedding lookup read, whatever it is. */
     public WeightStorage storage() {
         checkLive();
+        WeightStorage s = storage;
+        if (s != null) return s;
+        allocate();
         return storage;
     }
 
     /** Whether the values are held as float32 ({@link #data()} is available). */
     public boolean isFloat32() {
-        return data != null;
+        return data != null || storage == null;
     }
 
     /**
@@ -75,8 +96,8 @@ public final class Tensor {
      */
     public Tensor toBf16() {
         if (requiresGrad) throw new IllegalStateException("tensor " + shape + " requires a gradient: only frozen tensors are stored as bfloat16");
-        if (data == null) return this;
-        storage = WeightStorage.Bf16.of(data);
+        if (!isFloat32()) return this;
+        storage = WeightStorage.Bf16.of(data());
         data = null;
         return this;
     }
@@ -95,7 +116,7 @@ public final class Tensor {
 
     /** Holds this tensor as float32 again, widened exactly (a compact base weight that an adapter is merged into); idempotent. */
     public Tensor toFloat32() {
-        if (data != null) return this;
+        if (isFloat32()) return this;
         float[] v = new float[size];
         storage.widen(0, v, 0, size);
         data = v;
@@ -112,8 +133,8 @@ public final class Tensor {
         if (requiresGrad || other.requiresGrad || !shape.equals(other.shape)) {
             throw new IllegalArgumentException("only a frozen tensor can share the values of a frozen tensor of its shape: " + this + ", " + other);
         }
+        storage = other.storage();
         data = other.data;
-        storage = other.storage;
     }
 
     public Shape shape() {
@@ -133,7 +154,7 @@ public final class Tensor {
     }
 
     public Tensor requiresGrad(boolean value) {
-        if (value && data == null) throw new IllegalStateException("tensor " + shape + " is stored compactly and cannot be trained");
+        if (value && !isFloat32()) throw new IllegalStateException("tensor " + shape + " is stored compactly and cannot be trained");
         this.requiresGrad = value;
         if (!value) grad = null;
         return this;

@@ -19,6 +19,8 @@ import dev.lora4j.model.bert.BertLoader;
 import dev.lora4j.model.bert.BertSaver;
 import dev.lora4j.model.bert.EncoderTokenizer;
 import dev.lora4j.nn.Module;
+import dev.lora4j.nn.WeightHolding;
+import dev.lora4j.tensor.CompactFormat;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.WeightStorage;
 import dev.lora4j.tokenizer.Tokenizer;
@@ -27,7 +29,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * One fine-tuning run made ready: the base loaded for its task, the method applied (LoRA injected, everything
@@ -50,18 +54,23 @@ final class PreparedRun {
         this.noOps = noOps;
     }
 
-    /** Loads the base and applies the method; with {@code data}, also stores the base as asked and tokenizes the data. */
+    /**
+     * Loads the base and applies the method; with {@code data}, also stores the base as asked and tokenizes the data. A
+     * compact base dtype is applied while loading to every matrix the method leaves frozen and LoRA's initialisation
+     * does not read ({@link LoraInjector#float32Parameters}); the rest, still float32, is converted after injection.
+     */
     static PreparedRun prepare(FineTune f, boolean data) {
-        PreparedRun r = f.task() == TaskType.SEQ_CLS ? classifier(f, data) : causalLm(f, data);
-        if (!data) return r;
-        if (f.baseDtype() != BaseDtype.F32 && f.method() instanceof Method.Full) {
+        if (data && f.baseDtype() != BaseDtype.F32 && f.method() instanceof Method.Full) {
             throw new Lora4jException("a " + f.baseDtype() + " base stores frozen weights; full fine-tuning freezes none");
         }
-        if (f.baseDtype() == BaseDtype.BF16) r.bf16Values = r.model.module().frozenMatricesToBf16();
-        if (f.baseDtype() != BaseDtype.F32 && f.baseDtype() != BaseDtype.BF16) {
-            for (Tensor p : r.model.module().namedParameters().values()) {        // frozen float32 matrices and embeddings
-                WeightStorage q = !p.requiresGrad() && p.shape().rank() == 2 && p.isFloat32() ? f.baseDtype().quantize(p.data(), p.dim(1)) : null;
-                if (q != null) p.hold(q);
+        PreparedRun r = f.task() == TaskType.SEQ_CLS ? classifier(f, data) : causalLm(f, data);
+        if (!data) return r;
+        CompactFormat format = f.baseDtype().format();
+        if (format != null) {
+            r.model.module().holdFrozenMatrices(format);
+            if (format == CompactFormat.BF16) {
+                r.bf16Values = r.model.module().namedParameters().values().stream()
+                        .filter(p -> !p.requiresGrad() && p.storage() instanceof WeightStorage.Bf16).mapToLong(Tensor::size).sum();
             }
         }
         if (!r.noOps.isEmpty()) r.noOps.forEach(p -> p.requiresGrad(false));   // after bf16: the no-op layers stay float32
@@ -72,7 +81,8 @@ final class PreparedRun {
 
     private static PreparedRun causalLm(FineTune f, boolean data) {
         if (f.method() instanceof Method.HeadOnly) throw new Lora4jException("head-only training is for sequence classification (a causal LM has no classification head)");
-        CausalLm model = ModelLoader.load(f.model());
+        CausalLm model = ModelLoader.load(f.model(), holding(f, data,
+                modelType -> f.method() instanceof Method.Lora(LoraConfig c) ? c.withDefaultTargets(modelType) : null));
         int T = seqLen(f, model.maxPositions(), "n_positions");
         LoraConfig lora = null;
         LoraInjector.Report report;
@@ -93,16 +103,12 @@ final class PreparedRun {
         LabelledTexts train = LabelledTexts.read(f.data());
         BertConfig base = ModelLoader.encoderConfig(f.model());
         LabelMap labels = labels(base, train);
-        BertLoader.Loaded<BertForSequenceClassification> loaded = ModelLoader.loadSequenceClassifier(f.model(), labels, f.config().seed());
+        // loaded as if the pooler were new (only loading tells): it stays float32 then, converted after injection if frozen
+        BertLoader.Loaded<BertForSequenceClassification> loaded = ModelLoader.loadSequenceClassifier(f.model(), labels, f.config().seed(),
+                holding(f, data, modelType -> classifierLora(f, modelType, List.of("pooler."))));
         BertForSequenceClassification model = loaded.model();
         int T = seqLen(f, model.config().maxSequenceLength(), "max_position_embeddings");
-        LoraConfig seqCls = SequenceClassificationTask.loraConfig(model.modelType(), loaded.newlyInitialised());
-        LoraConfig lora = switch (f.method()) {
-            case Method.Lora(LoraConfig c) -> c.withTaskType(TaskType.SEQ_CLS.peftName()).withModulesToSave(seqCls.modulesToSave())
-                    .withDefaultTargets(model.modelType());
-            case Method.HeadOnly h -> seqCls.withR(1).withAlpha(1);
-            case Method.Full full -> null;
-        };
+        LoraConfig lora = classifierLora(f, model.modelType(), loaded.newlyInitialised());
         List<Tensor> noOps = List.of();
         LoraInjector.Report report;
         if (lora == null) {
@@ -119,6 +125,32 @@ final class PreparedRun {
         }
         FineTune.Plan plan = new FineTune.Plan(TaskType.SEQ_CLS, f.method(), model.modelType(), lora, report, loaded.newlyInitialised(), labels, T);
         return new PreparedRun(plan, model, lora == null ? null : lora.withBaseModel(f.model().toString()), noOps);
+    }
+
+    /** The LoRA config of a classifier run (null for full fine-tuning); {@code newlyInitialised} adds a new pooler to modules_to_save. */
+    private static LoraConfig classifierLora(FineTune f, String modelType, List<String> newlyInitialised) {
+        LoraConfig seqCls = SequenceClassificationTask.loraConfig(modelType, newlyInitialised);
+        return switch (f.method()) {
+            case Method.Lora(LoraConfig c) -> c.withTaskType(TaskType.SEQ_CLS.peftName()).withModulesToSave(seqCls.modulesToSave())
+                    .withDefaultTargets(modelType);
+            case Method.HeadOnly h -> seqCls.withR(1).withAlpha(1);
+            case Method.Full full -> null;
+        };
+    }
+
+    /**
+     * How the base is loaded: with data and a compact base dtype, every frozen matrix straight into its format, except
+     * those the LoRA config {@code injected} gives for the model type (null: no LoRA) trains or whose float32 values
+     * its initialisation reads; they stay float32 until after injection. A plan (no data) loads float32.
+     */
+    private static WeightHolding holding(FineTune f, boolean data, Function<String, LoraConfig> injected) {
+        CompactFormat format = f.baseDtype().format();
+        if (!data || format == null) return WeightHolding.FLOAT32;
+        return model -> {
+            LoraConfig lora = injected.apply(model.modelType());
+            Set<String> float32 = lora == null ? Set.of() : LoraInjector.float32Parameters(model, lora);
+            return name -> float32.contains(name) ? null : format;
+        };
     }
 
     /** Without data (a plan) only the modules and counts matter: PiSSA's SVDs, which take seconds per layer, are skipped. */

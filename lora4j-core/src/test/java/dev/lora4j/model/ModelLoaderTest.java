@@ -109,7 +109,7 @@ class ModelLoaderTest {
 
         Gpt2Model model = new Gpt2Model(Gpt2Config.from(HfConfig.read(golden.resolve("config.json"))));
         msg = assertThrows(Lora4jException.class, () -> StateDict.load(model, StateDict.Source.of(tensors, "graph.onnx"),
-                Gpt2Loader::modelKey, name -> false)).getMessage();
+                Gpt2Loader::modelKey, name -> false, name -> null)).getMessage();
         assertTrue(msg.contains("graph.onnx: tensor 'h.1.attn.c_attn.weight' holds NaN at flat index 5"), msg);
     }
 

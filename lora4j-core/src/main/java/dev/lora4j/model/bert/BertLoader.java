@@ -2,6 +2,7 @@ package dev.lora4j.model.bert;
 
 import dev.lora4j.Lora4jException;
 import dev.lora4j.nn.StateDict;
+import dev.lora4j.nn.WeightHolding;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
 import java.util.LinkedHashMap;
@@ -33,15 +34,17 @@ public final class BertLoader {
         StateDict.requireLayers(weights, toModelKey, "encoder.layer.", config.numHiddenLayers(), "num_hidden_layers");
         StateDict.check(encoderShapes(config, pooler, ""), weights, toModelKey, name -> false);
         BertModel model = new BertModel(config, pooler);
-        StateDict.load(model, weights, toModelKey, name -> false);
+        StateDict.load(model, weights, toModelKey, name -> false, name -> null);
         return model;
     }
 
     /**
      * A sequence classifier over {@code config.labels()}: a task checkpoint's classifier is loaded (its shape must
      * fit the number of labels); a bare encoder's is new, initialised from {@code seed}, as is a missing BERT pooler.
+     * The loaded weights are held as {@code holding} says.
      */
-    public static Loaded<BertForSequenceClassification> classifier(BertConfig config, StateDict.Source weights, long seed) {
+    public static Loaded<BertForSequenceClassification> classifier(BertConfig config, StateDict.Source weights, long seed,
+                                                                   WeightHolding holding) {
         String prefix = BertForSequenceClassification.encoderName(config) + ".";
         UnaryOperator<String> toModelKey = key -> {
             if (key.startsWith("classifier.")) return key;
@@ -52,7 +55,7 @@ public final class BertLoader {
         StateDict.requireLayers(weights, toModelKey, prefix + "encoder.layer.", config.numHiddenLayers(), "num_hidden_layers");
         StateDict.check(classifierShapes(config), weights, toModelKey, mayBeNew);
         BertForSequenceClassification model = new BertForSequenceClassification(config);
-        List<String> fresh = StateDict.load(model, weights, toModelKey, mayBeNew);
+        List<String> fresh = StateDict.load(model, weights, toModelKey, mayBeNew, holding.formats(model));
         Map<String, Tensor> params = model.namedParameters();
         for (String group : List.of("classifier.", prefix + "pooler.")) {
             long isNew = fresh.stream().filter(n -> n.startsWith(group)).count();

@@ -3,6 +3,7 @@ package dev.lora4j.model.bert;
 import dev.lora4j.Lora4jException;
 import dev.lora4j.data.LabelMap;
 import dev.lora4j.nn.StateDict;
+import dev.lora4j.nn.WeightHolding;
 import dev.lora4j.onnx.OnnxBert;
 import dev.lora4j.onnx.OnnxBertConfig;
 import dev.lora4j.onnx.OnnxBertImporter;
@@ -56,9 +57,9 @@ public final class BertOnnx {
         return BertLoader.encoder(config(onnx, onnxFile.toString()), StateDict.Source.of(onnx.stateDict(), onnxFile.toString()));
     }
 
-    public static BertLoader.Loaded<BertForSequenceClassification> classifier(Path onnxFile, LabelMap labels, long seed) {
+    public static BertLoader.Loaded<BertForSequenceClassification> classifier(Path onnxFile, LabelMap labels, long seed, WeightHolding holding) {
         OnnxBert onnx = read(onnxFile);
         BertConfig config = config(onnx, onnxFile.toString()).withLabels(labels);
-        return BertLoader.classifier(config, StateDict.Source.of(onnx.stateDict(), onnxFile.toString()), seed);
+        return BertLoader.classifier(config, StateDict.Source.of(onnx.stateDict(), onnxFile.toString()), seed, holding);
     }
 }

@@ -2,6 +2,7 @@ package dev.lora4j.model.gpt2;
 
 import dev.lora4j.io.WeightStore;
 import dev.lora4j.nn.StateDict;
+import dev.lora4j.nn.WeightHolding;
 import dev.lora4j.tensor.Shape;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -17,13 +18,16 @@ public final class Gpt2Loader {
 
     private Gpt2Loader() {}
 
-    /** Checks the checkpoint's header against the config before the model is allocated, then builds and loads it. */
-    public static Gpt2Model load(Gpt2Config config, WeightStore weights) {
+    /**
+     * Checks the checkpoint's header against the config before the model is allocated, then builds and loads it, its
+     * weights held as {@code holding} says.
+     */
+    public static Gpt2Model load(Gpt2Config config, WeightStore weights, WeightHolding holding) {
         StateDict.Source source = StateDict.Source.of(weights);
         StateDict.requireLayers(source, Gpt2Loader::modelKey, "h.", config.nLayer(), "n_layer");
         StateDict.check(parameterShapes(config), source, Gpt2Loader::modelKey, name -> false);
         Gpt2Model model = new Gpt2Model(config);
-        StateDict.load(model, source, Gpt2Loader::modelKey, name -> false);
+        StateDict.load(model, source, Gpt2Loader::modelKey, name -> false, holding.formats(model));
         return model;
     }
 

@@ -6,6 +6,7 @@ import dev.lora4j.io.HfConfig;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.lora4j.io.gguf.GgufFile;
 import dev.lora4j.nn.StateDict;
+import dev.lora4j.nn.WeightHolding;
 import dev.lora4j.tensor.BlockStorage;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.WeightStorage;
@@ -171,14 +172,17 @@ public final class LlamaGguf {
         return kv;
     }
 
-    /** Checks the tensors against the config before the model is allocated, then builds and loads it. */
-    public static LlamaModel load(GgufFile f) {
+    /**
+     * Checks the tensors against the config before the model is allocated, then builds and loads it: quantized matrices
+     * stay in their blocks, float32 ones are held as {@code holding} says.
+     */
+    public static LlamaModel load(GgufFile f, WeightHolding holding) {
         LlamaConfig config = LlamaConfig.from(config(f));
         StateDict.Source source = source(f, config);
         StateDict.requireLayers(source, k -> k, "model.layers.", config.numHiddenLayers(), f.string("general.architecture") + ".block_count");
         StateDict.check(LlamaLoader.parameterShapes(config), source, k -> k, name -> false);
         LlamaModel model = new LlamaModel(config, ropeFactors(f, config));
-        StateDict.load(model.module(), source, k -> k, name -> false);
+        StateDict.load(model.module(), source, k -> k, name -> false, holding.formats(model));
         return model;
     }
 
@@ -206,6 +210,10 @@ public final class LlamaGguf {
 
             public void readInto(String name, float[] dst) {
                 read(name).widen(0, dst, 0, dst.length);
+            }
+
+            public void readRange(String name, int from, float[] dst, int n) {
+                read(name).widen(from, dst, 0, n);
             }
 
             private WeightStorage read(String name) {

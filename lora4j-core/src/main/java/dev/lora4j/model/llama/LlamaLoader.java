@@ -1,6 +1,7 @@
 package dev.lora4j.model.llama;
 
 import dev.lora4j.nn.StateDict;
+import dev.lora4j.nn.WeightHolding;
 import dev.lora4j.tensor.Shape;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -14,8 +15,11 @@ import java.util.function.UnaryOperator;
 public final class LlamaLoader {
     private LlamaLoader() {}
 
-    /** Checks the checkpoint's header against the config before the model is allocated, then builds and loads it. */
-    public static LlamaModel load(LlamaConfig config, StateDict.Source source) {
+    /**
+     * Checks the checkpoint's header against the config before the model is allocated, then builds and loads it, its
+     * weights held as {@code holding} says.
+     */
+    public static LlamaModel load(LlamaConfig config, StateDict.Source source, WeightHolding holding) {
         UnaryOperator<String> toModelKey = key -> {
             String name = modelKey(key);
             return config.tieWordEmbeddings() && "lm_head.weight".equals(name) ? null : name;
@@ -23,7 +27,7 @@ public final class LlamaLoader {
         StateDict.requireLayers(source, toModelKey, "model.layers.", config.numHiddenLayers(), "num_hidden_layers");
         StateDict.check(parameterShapes(config), source, toModelKey, name -> false);
         LlamaModel model = new LlamaModel(config);
-        StateDict.load(model, source, toModelKey, name -> false);
+        StateDict.load(model, source, toModelKey, name -> false, holding.formats(model));
         return model;
     }
 
