@@ -10,7 +10,8 @@
 # of this script continues where it stopped. Several hours of 2 cores (far more when the cores are shared; NICE,
 # default 10, lowers its priority).
 # Usage: tools/experiments/two_tasks_two_encoders.sh [OUT]   (default OUT: quality-report; one directory per task
-# and encoder under it, each with report.md). Needs mvn (once, for bge-small) and a built lora4j.
+# and encoder under it, each with report.md; tools/experiments/two_tasks_report.py OUT prints the combined table).
+# Needs mvn (once, for bge-small) and a built lora4j.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$(mkdir -p "${1:-quality-report}" && cd "${1:-quality-report}" && pwd)"
