@@ -73,7 +73,10 @@ class ExperimentCommandTest {
         assertTrue(chosen.has("accuracy") && !other.has("accuracy"), "only the chosen run sees the test split: " + low + high);
         assertEquals(10, chosen.get("test_examples").asInt());
         assertTrue(Files.isRegularFile(out.resolve("runs/dora-r2/result.json")) && Files.readString(out.resolve("data/valid.jsonl")).lines().count() == 9);
-        assertTrue(Files.readString(out.resolve("report.md")).contains("| configuration | lr | epochs | validation accuracy | validation macro-F1 |"));
+        String report = Files.readString(out.resolve("report.md"));
+        assertTrue(report.contains("| configuration | lr | epochs | validation accuracy | validation macro-F1 |"), report);
+        assertTrue(report.contains(String.format("| LoRA r=2 | %s | 1 | %.4f | ", chosen.get("lr").asText(), chosen.get("valid_accuracy").asDouble()))
+                && report.lines().filter(l -> l.startsWith("| LoRA r=2 | ") && l.endsWith("| yes |")).count() == 1, report);
 
         CliTest.Run bad = CliTest.run("experiment", "--model", TESTDATA.resolve("bert-tiny").toString(), "--out", tmp.resolve("y").toString(),
                 "--lrs", "qlora=1e-3");

@@ -165,6 +165,7 @@ public final class ExperimentCommand implements Callable<Integer> {
             JsonNode best = group.stream().max(Comparator.comparingDouble((JsonNode r) -> r.get("valid_accuracy").asDouble())
                     .thenComparing(r -> -r.get("valid_loss").asDouble())).orElseThrow();
             JsonNode tested = best.has("accuracy") ? best : test(best, base, split);
+            group.set(group.indexOf(best), tested);                 // the selection table marks the tested run
             w.printf("%s: chose lr %s, %d epoch(s) on validation (%.4f); test accuracy %.4f, macro-F1 %.4f%n", tested.get("name").asText(),
                     tested.get("lr").asText(), tested.get("epochs").asInt(), tested.get("valid_accuracy").asDouble(),
                     tested.get("accuracy").asDouble(), tested.get("macro_f1").asDouble());
