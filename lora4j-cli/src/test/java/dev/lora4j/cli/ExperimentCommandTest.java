@@ -77,6 +77,7 @@ class ExperimentCommandTest {
         assertTrue(report.contains("| configuration | lr | epochs | validation accuracy | validation macro-F1 |"), report);
         assertTrue(report.contains(String.format("| LoRA r=2 | %s | 1 | %.4f | ", chosen.get("lr").asText(), chosen.get("valid_accuracy").asDouble()))
                 && report.lines().filter(l -> l.startsWith("| LoRA r=2 | ") && l.endsWith("| yes |")).count() == 1, report);
+        assertTrue(report.contains("Made by `lora4j experiment --model " + TESTDATA.resolve("bert-tiny") + " --data "), report);
 
         CliTest.Run bad = CliTest.run("experiment", "--model", TESTDATA.resolve("bert-tiny").toString(), "--out", tmp.resolve("y").toString(),
                 "--lrs", "qlora=1e-3");

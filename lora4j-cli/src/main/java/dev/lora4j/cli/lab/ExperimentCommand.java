@@ -334,7 +334,7 @@ public final class ExperimentCommand implements Callable<Integer> {
         r.add("Saved file: the adapter (`adapter_model.safetensors`, PEFT format) for the head-only, LoRA and DoRA runs, the whole"
                 + " model (`model.safetensors`) for full fine-tuning. Peak memory: the resident set of the training process as the OS"
                 + " counts it (VmHWM), JVM included. Training time: the training loop; wall time: the whole `train` process (JVM start,"
-                + " tokenization, validation every " + evalEvery + " steps, checkpoint).");
+                + " tokenization, validation " + (evalEvery > 0 ? "every " + evalEvery + " steps and " : "") + "at the end, checkpoint).");
         r.add("");
         r.addAll(verdict);
         r.add("");
@@ -342,7 +342,8 @@ public final class ExperimentCommand implements Callable<Integer> {
         r.add("");
         r.add("![training loss](loss.png)");
         r.add("");
-        r.add("Each run's log, metrics.jsonl and output are in `runs/`. Reproduce with `./lora4j experiment` and the flags above.");
+        r.add("Each run's log, metrics.jsonl and output are in `runs/`. Made by `lora4j "
+                + String.join(" ", spec.commandLine().getParseResult().originalArgs()) + "`.");
         return r;
     }
 }
