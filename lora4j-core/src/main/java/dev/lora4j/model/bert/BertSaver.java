@@ -18,16 +18,18 @@ import java.util.Map;
  * tokenizer files of the base.
  */
 public final class BertSaver {
-    /** The tokenizer files copied from the base directory when present. */
+    /** The tokenizer files copied from the base's directory when present. */
     static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt");
 
     private BertSaver() {}
 
     /**
      * Writes {@code model}'s files into the existing directory {@code dir} (beside a training run's metrics and checkpoint),
-     * each file atomically, with the tokenizer files of {@code tokenizerDir}.
+     * each file atomically, with the tokenizer files of {@code base}: a directory, or the directory holding a base file
+     * (an {@code .onnx} export, whose tokenizer.json is beside it).
      */
-    public static void writeInto(BertForSequenceClassification model, Path tokenizerDir, Path dir) {
+    public static void writeInto(BertForSequenceClassification model, Path base, Path dir) {
+        Path tokenizerDir = Files.isRegularFile(base) ? base.toAbsolutePath().getParent() : base;
         for (String name : model.namedParameters().keySet()) {
             if (name.contains(".lora_")) throw new Lora4jException("cannot save '" + name + "' as a plain model: merge the adapter first");
         }

