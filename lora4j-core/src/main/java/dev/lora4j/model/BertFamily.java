@@ -5,6 +5,7 @@ import dev.lora4j.io.HfConfig;
 import dev.lora4j.model.bert.BertLoader;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.WeightHolding;
+import dev.lora4j.tensor.CompactFormat;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -38,7 +39,7 @@ public final class BertFamily implements ModelFamily {
     }
 
     @Override
-    public CausalLm randomCausalLm(HfConfig config, long seed) {
+    public CausalLm randomCausalLm(HfConfig config, long seed, CompactFormat frozen) {
         throw notACausalLm(config);
     }
 

@@ -8,6 +8,7 @@ import dev.lora4j.model.gpt2.Gpt2Model;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.WeightHolding;
 import dev.lora4j.nn.RandomInit;
+import dev.lora4j.tensor.CompactFormat;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.OptionalInt;
@@ -52,9 +53,9 @@ public final class Gpt2Family implements ModelFamily {
     }
 
     @Override
-    public CausalLm randomCausalLm(HfConfig config, long seed) {
+    public CausalLm randomCausalLm(HfConfig config, long seed, CompactFormat frozen) {
         Gpt2Model m = new Gpt2Model(Gpt2Config.from(config));
-        RandomInit.apply(m.module(), seed);
+        RandomInit.apply(m.module(), seed, frozen);
         m.setEosTokenId(eos(config));
         return m;
     }

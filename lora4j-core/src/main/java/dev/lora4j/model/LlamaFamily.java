@@ -16,6 +16,7 @@ import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.RandomInit;
 import dev.lora4j.nn.StateDict;
 import dev.lora4j.nn.WeightHolding;
+import dev.lora4j.tensor.CompactFormat;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -98,9 +99,9 @@ public final class LlamaFamily implements ModelFamily, GgufFamily {
     }
 
     @Override
-    public CausalLm randomCausalLm(HfConfig config, long seed) {
+    public CausalLm randomCausalLm(HfConfig config, long seed, CompactFormat frozen) {
         LlamaModel m = new LlamaModel(LlamaConfig.from(config));
-        RandomInit.apply(m.module(), seed);
+        RandomInit.apply(m.module(), seed, frozen);
         return m;
     }
 }

@@ -4,6 +4,7 @@ import dev.lora4j.Lora4jException;
 import dev.lora4j.io.HfConfig;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.WeightHolding;
+import dev.lora4j.tensor.CompactFormat;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
@@ -47,7 +48,12 @@ public sealed interface ModelFamily permits Gpt2Family, LlamaFamily, BertFamily 
     }
 
     /** A causal LM with fresh weights ({@link dev.lora4j.nn.RandomInit}): how new small base models are made. */
-    CausalLm randomCausalLm(HfConfig config, long seed);
+    default CausalLm randomCausalLm(HfConfig config, long seed) {
+        return randomCausalLm(config, seed, null);
+    }
+
+    /** The same, its matrices frozen and held in {@code frozen} as they are drawn (null: float32 and trainable). */
+    CausalLm randomCausalLm(HfConfig config, long seed, CompactFormat frozen);
 
     /** Whether it is trained for {@code task}. */
     default boolean supports(TaskType task) {

@@ -1,5 +1,6 @@
 package dev.lora4j.nn;
 
+import dev.lora4j.tensor.CompactFormat;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -12,12 +13,26 @@ public final class RandomInit {
     private RandomInit() {}
 
     public static void apply(Module model, long seed) {
+        apply(model, seed, null);
+    }
+
+    /**
+     * The same values, with every matrix that {@code frozen} fits held in it as soon as it is drawn and frozen (null:
+     * all float32), so a base meant to stay frozen never exists whole in float32 (a benchmark's bf16 base): the same
+     * storages as drawing in float32 and converting after.
+     */
+    public static void apply(Module model, long seed, CompactFormat frozen) {
         SplittableRandom rnd = new SplittableRandom(seed);
         model.namedParameters().forEach((name, t) -> {
-            float[] d = t.data();
             if (t.shape().rank() == 2) {
+                boolean compact = frozen != null && frozen.fits(t.shape());
+                float[] d = compact ? new float[t.size()] : t.data();
                 for (int i = 0; i < d.length; i++) d[i] = (float) (rnd.nextGaussian() * 0.02);
-            } else if (t.shape().rank() == 1 && name.endsWith(".weight")) {
+                if (compact) t.requiresGrad(false).hold(frozen.encode(d));
+                return;
+            }
+            float[] d = t.data();
+            if (t.shape().rank() == 1 && name.endsWith(".weight")) {
                 Arrays.fill(d, 1f);
             } else {
                 Arrays.fill(d, 0f);

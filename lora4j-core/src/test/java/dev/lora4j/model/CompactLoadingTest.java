@@ -2,6 +2,7 @@ package dev.lora4j.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.lora4j.io.DType;
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -100,6 +102,24 @@ class CompactLoadingTest {
             if (!(a instanceof WeightStorage.F32)) compact++;
         }
         assertTrue(compact > 0, "no matrix was held compactly");
+    }
+
+    /** A random model drawn with its matrices held compactly at once has the storages of one drawn in float32 and converted. */
+    @ParameterizedTest
+    @EnumSource(CompactFormat.class)
+    void aRandomModelDrawnCompactlyIsTheConvertedFloat32One(CompactFormat format) {
+        HfConfig config = HfConfig.parse(CONFIG, "generated config.json");
+        CausalLm converted = new LlamaFamily().randomCausalLm(config, 1), drawn = new LlamaFamily().randomCausalLm(config, 1, format);
+        converted.module().namedParameters().values().forEach(t -> t.requiresGrad(false));
+        converted.module().holdFrozenMatrices(format);
+        Map<String, Tensor> expected = converted.module().namedParameters(), actual = drawn.module().namedParameters();
+        assertEquals(expected.keySet(), actual.keySet());
+        for (String name : expected.keySet()) {
+            WeightStorage e = expected.get(name).storage(), a = actual.get(name).storage();
+            assertEquals(e.getClass(), a.getClass(), name);
+            assertArrayEquals(Storages.bytes(e), Storages.bytes(a), name);
+            if (!(a instanceof WeightStorage.F32)) assertFalse(actual.get(name).requiresGrad(), name + " is held compactly, so frozen");
+        }
     }
 
     /** The heap the child JVM loads in: less than the float32 model (59 MB), more than its Q4_0 (8 MB) or Q8_0 (16 MB) blocks. */

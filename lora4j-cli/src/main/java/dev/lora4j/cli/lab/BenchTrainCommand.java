@@ -17,6 +17,7 @@ import dev.lora4j.model.bert.EncoderBatch;
 import dev.lora4j.nn.CausalLm;
 import dev.lora4j.nn.Model;
 import dev.lora4j.nn.RandomInit;
+import dev.lora4j.tensor.CompactFormat;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.Workspace;
 import dev.lora4j.train.AdamW;
@@ -104,8 +105,13 @@ public final class BenchTrainCommand implements Callable<Integer> {
      * 10000, no biases, SwiGLU, lm_head tied to the embedding).
      */
     static CausalLm build(Preset p, int ctx, long seed) {
+        return build(p, ctx, seed, null);
+    }
+
+    /** The same with its matrices frozen and held in {@code frozen} as they are drawn (a bf16 base never whole in float32). */
+    static CausalLm build(Preset p, int ctx, long seed, CompactFormat frozen) {
         HfConfig config = p.config(ctx);
-        return ModelFamily.of(config).randomCausalLm(config, seed);
+        return ModelFamily.of(config).randomCausalLm(config, seed, frozen);
     }
 
     /** LoRA r, alpha on {@code targets} ("all-linear": PEFT's shorthand) with the family's PEFT defaults (fan_in_fan_out for GPT-2's Conv1D). */
@@ -158,7 +164,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
             default -> throw new Lora4jException("--base-dtype must be f32 or bf16, got '" + baseDtype + "'");
         };
         if (bf16 && !mode.equals("lora")) throw new Lora4jException("--base-dtype bf16 is for --mode lora (full training freezes nothing)");
-        Workload w = p.arch().equals("bert") ? encoder(p, t) : decoder(p, t);
+        Workload w = p.arch().equals("bert") ? encoder(p, t) : decoder(p, t, bf16);
         long total = w.baseParameters();
         if (mode.equals("full")) w.model().module().namedParameters().values().forEach(x -> x.requiresGrad(true));
         if (bf16) {
@@ -227,8 +233,8 @@ public final class BenchTrainCommand implements Callable<Integer> {
     }
 
     /** The decoder: batch × seq random tokens, each predicting the next (fused head and loss, as the trainer). */
-    private Workload decoder(Preset p, List<String> t) {
-        CausalLm model = build(p, Math.max(1024, seq), 0);
+    private Workload decoder(Preset p, List<String> t, boolean bf16) {
+        CausalLm model = build(p, Math.max(1024, seq), 0, bf16 ? CompactFormat.BF16 : null);
         long params = model.module().parameterCount();
         if (mode.equals("lora")) LoraInjector.apply(model, loraConfig(p, rank, alpha, t), 0);
         return new Workload(model, params, rnd -> {
