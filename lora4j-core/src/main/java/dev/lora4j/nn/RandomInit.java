@@ -24,11 +24,16 @@ public final class RandomInit {
     public static void apply(Module model, long seed, CompactFormat frozen) {
         SplittableRandom rnd = new SplittableRandom(seed);
         model.namedParameters().forEach((name, t) -> {
+            if (t.shape().rank() == 2 && frozen != null && frozen.fits(t.shape())) {
+                // encode reads the values in order, a chunk at a time: drawn as they are read, no float32 copy of the matrix
+                t.requiresGrad(false).hold(frozen.encode(t.size(), (from, dst, n) -> {
+                    for (int i = 0; i < n; i++) dst[i] = (float) (rnd.nextGaussian() * 0.02);
+                }));
+                return;
+            }
             if (t.shape().rank() == 2) {
-                boolean compact = frozen != null && frozen.fits(t.shape());
-                float[] d = compact ? new float[t.size()] : t.data();
+                float[] d = t.data();
                 for (int i = 0; i < d.length; i++) d[i] = (float) (rnd.nextGaussian() * 0.02);
-                if (compact) t.requiresGrad(false).hold(frozen.encode(d));
                 return;
             }
             float[] d = t.data();
