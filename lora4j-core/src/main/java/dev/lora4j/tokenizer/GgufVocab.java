@@ -153,7 +153,7 @@ public final class GgufVocab {
     /**
      * The {@code tokenizer.ggml.*} metadata of a Hugging Face tokenizer.json ({@code json}, read from {@code source}) for a
      * model whose embedding has {@code rows} rows, as llama.cpp's convert_hf_to_gguf.py writes it: one token per row (the
-     * vocabulary and the added tokens under their ids, every id neither names "[PAD<id>]" of type UNUSED); byte-level BPE
+     * vocabulary and the added tokens under their ids, every id that neither names {@code [PAD<id>]} of type UNUSED); byte-level BPE
      * becomes "gpt2" with its pre-tokenizer recognised from the regex, SentencePiece-style BPE with byte fallback becomes
      * "llama" with score = −(rank of the merge that makes the piece). Anything else is refused, and so is a token id at
      * or beyond {@code rows} (llama.cpp would read the file as a vocabulary that does not fit the model).
