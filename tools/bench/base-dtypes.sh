@@ -23,13 +23,7 @@ trap 'rm -rf "$work"' EXIT
 data="$root/testdata/moby-dick/train.txt"
 dtypes=(f32 bf16 q8_0 q4_0 nf4)
 
-cat >"$work/qwen2.5-0.5b.json" <<'EOF'
-{"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "vocab_size": 151936, "hidden_size": 896,
- "intermediate_size": 4864, "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2,
- "max_position_embeddings": 1024, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "tie_word_embeddings": true,
- "hidden_act": "silu", "torch_dtype": "float32"}
-EOF
-"${java[@]}" -jar "$jar" init --config "$work/qwen2.5-0.5b.json" --tokenizer "$root/testdata/gpt2-tiny-sotu" --out "$work/qwen" >/dev/null
+"${java[@]}" -jar "$jar" init --config "$root/tools/bench/qwen2.5-0.5b.json" --tokenizer "$root/testdata/gpt2-tiny-sotu" --out "$work/qwen" >/dev/null
 
 # run MODEL DTYPE STEPS LABEL: one training run, one JSON line (tokens/s median over steps 2.., peak RSS, losses)
 run() {

@@ -2,7 +2,7 @@
 # Decoding against llama.cpp on the same GGUF files (issue 17), JSON lines on stdout; run it on a quiet machine:
 #   tools/bench/decode-vs-llamacpp.sh [prompt-len (128)] [new-tokens (128)] [threads (2)] [runs (3)]
 # 1. the machine's copy bandwidth (CopyBandwidth.java): the speed of light of a decoding step is weight bytes ÷ bandwidth;
-# 2. a randomly initialised model of Qwen2.5-0.5B's shape (`lora4j init`, the config of base-dtypes.sh) written as GGUF
+# 2. a randomly initialised model of Qwen2.5-0.5B's shape (`lora4j init` from tools/bench/qwen2.5-0.5b.json) written as GGUF
 #    f32 and q8_0 by `lora4j to-gguf` (its tokenizer GPT-2's BPE, padded to the 151,936 embedding rows as to-gguf does),
 #    and as q4_K by llama.cpp's own quantizer (LlamaCppQuantize.java: Q4_K where rows
 #    are whole 256-value blocks, down_proj here; Q5_0 for the 896-wide rows, llama.cpp's own fallback);
@@ -26,13 +26,7 @@ trap 'rm -rf "$work"' EXIT
 
 "$JAVA_HOME/bin/java" "$root/tools/bench/CopyBandwidth.java" "$threads"
 
-cat >"$work/qwen2.5-0.5b.json" <<'EOF'
-{"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"], "vocab_size": 151936, "hidden_size": 896,
- "intermediate_size": 4864, "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2,
- "max_position_embeddings": 1024, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "tie_word_embeddings": true,
- "hidden_act": "silu", "torch_dtype": "float32"}
-EOF
-"${java[@]}" -jar "$jar" init --config "$work/qwen2.5-0.5b.json" --tokenizer "$root/testdata/gpt2-tiny-sotu" --out "$work/qwen" >/dev/null
+"${java[@]}" -jar "$jar" init --config "$root/tools/bench/qwen2.5-0.5b.json" --tokenizer "$root/testdata/gpt2-tiny-sotu" --out "$work/qwen" >/dev/null
 for t in f32 q8_0; do
   "${java[@]}" -jar "$jar" to-gguf --model "$work/qwen" --out "$work/qwen-$t.gguf" --outtype "$t" >/dev/null 2>&1
 done
