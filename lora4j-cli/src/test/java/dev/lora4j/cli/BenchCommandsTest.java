@@ -87,6 +87,22 @@ class BenchCommandsTest {
     }
 
     @Test
+    void gemmTimesTheShapesGiven() throws IOException {
+        CliTest.Run r = CliTest.run("bench", "gemm", "--repeats", "1", "--shapes", "abt:64:48:32,atb:8:16:24");
+        assertEquals(0, r.status(), r.err());
+        List<JsonNode> lines = new ArrayList<>();
+        for (String line : r.out().strip().split("\n")) lines.add(new ObjectMapper().readTree(line));
+        assertEquals(2, lines.size(), r.out());
+        assertEquals("abt", lines.get(0).get("form").asText());
+        assertEquals(48, lines.get(0).get("n").asInt());
+        assertEquals(24, lines.get(1).get("k").asInt());
+        assertTrue(lines.get(1).get("gflops").asDouble() > 0, r.out());
+        CliTest.Run bad = CliTest.run("bench", "gemm", "--shapes", "abt:64:48");
+        assertEquals(2, bad.status());
+        assertTrue(bad.err().contains("'abt:64:48' is not FORM:M:N:K") && !bad.err().contains("\tat "), bad.err());
+    }
+
+    @Test
     void unknownPresetIsAUsageErrorNamingThePresets() {
         CliTest.Run r = CliTest.run("bench", "generate", "--preset", "gpt3");
         assertEquals(1, r.status());

@@ -1,16 +1,17 @@
 package dev.lora4j.autograd;
 
+import dev.lora4j.kernels.Gemm;
+import dev.lora4j.kernels.KernelProvider;
+import dev.lora4j.kernels.Kernels;
 import dev.lora4j.tensor.Tensor;
 
 /**
  * The exact GELU (HF "gelu", torch.nn.functional.gelu with approximate='none'), as BERT and RoBERTa use it:
- * y = x·Φ(x) = ½x(1 + erf(x/√2)); backward dy/dx = Φ(x) + x·φ(x). The op uses a Chebyshev fit of erfc
- * (Numerical Recipes' erfcc, relative error below 1.2e-7, one exp per element: float32 accuracy at a
- * fraction of the cost); {@link #erf(double)} is the slow double-precision reference the tests use.
+ * y = x·Φ(x) = ½x(1 + erf(x/√2)); backward dy/dx = Φ(x) + x·φ(x). The kernels compute it ({@link Kernels#geluErf}, a
+ * Chebyshev fit of erfc: float32 accuracy at one exp per element) over all cores; {@link #erf(double)} is the slow
+ * double-precision reference the tests use.
  */
 public final class GeluErf {
-    private static final double INV_SQRT2 = 1.0 / Math.sqrt(2.0);
-    private static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2.0 * Math.PI);
     private static final double TWO_OVER_SQRT_PI = 2.0 / Math.sqrt(Math.PI);
 
     private GeluErf() {}
@@ -19,26 +20,15 @@ public final class GeluErf {
         boolean needsGrad = tape.needsGrad(x);
         Tensor y = Ops.output(x.shape(), needsGrad);
         float[] X = x.data(), Y = y.data();
-        for (int i = 0, n = x.size(); i < n; i++) Y[i] = (float) (0.5 * X[i] * (1.0 + fastErf(X[i] * INV_SQRT2)));
+        Kernels k = KernelProvider.get();
+        Gemm.parallelRanges(x.size(), (from, to) -> k.geluErf(Y, from, X, from, to - from));
         if (needsGrad) {
             tape.record(y, () -> {
                 float[] dY = y.grad(), dX = x.grad();
-                for (int i = 0, n = x.size(); i < n; i++) {
-                    double v = X[i];
-                    double cdf = 0.5 * (1.0 + fastErf(v * INV_SQRT2)), pdf = INV_SQRT_2PI * Math.exp(-0.5 * v * v);
-                    dX[i] += (float) (dY[i] * (cdf + v * pdf));
-                }
+                Gemm.parallelRanges(x.size(), (from, to) -> k.geluErfBackward(dX, dY, X, from, to - from));
             });
         }
         return y;
-    }
-
-    /** erf(z) = 1 − erfc(z), erfc by Numerical Recipes' Chebyshev fit (fractional error {@literal <} 1.2e-7 everywhere). */
-    public static double fastErf(double z) {
-        double a = Math.abs(z), t = 1.0 / (1.0 + 0.5 * a);
-        double erfc = t * Math.exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
-                + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-        return z >= 0 ? 1.0 - erfc : erfc - 1.0;
     }
 
     /** The error function erf(z) to about 1e-15 absolute (the reference for tests; slow). */

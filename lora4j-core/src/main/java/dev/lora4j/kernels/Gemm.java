@@ -15,6 +15,8 @@ public final class Gemm {
     private static final ForkJoinPool POOL = new ForkJoinPool(THREADS);
     /** Below this many multiply-adds a product runs on the calling thread. */
     private static final long PARALLEL_MIN_FLOPS = 1L << 16;
+    /** Below twice this many values an elementwise op runs on the calling thread. */
+    private static final int PARALLEL_MIN_VALUES = 1 << 14;
 
     private Gemm() {}
 
@@ -29,6 +31,24 @@ public final class Gemm {
             return;
         }
         POOL.submit(() -> IntStream.range(0, n).parallel().forEach(body)).join();
+    }
+
+    /** A run of an elementwise op over the values [from, to). */
+    public interface Range {
+        void run(int from, int to);
+    }
+
+    /**
+     * Runs {@code body} over [0, n) cut into about 4 runs per thread, each a multiple of 64 values and at least
+     * {@value #PARALLEL_MIN_VALUES} (elementwise ops on activations); smaller n on the calling thread.
+     */
+    public static void parallelRanges(int n, Range body) {
+        if (THREADS == 1 || n < 2 * PARALLEL_MIN_VALUES) {
+            body.run(0, n);
+            return;
+        }
+        int chunk = Math.max(PARALLEL_MIN_VALUES, ((n + 4 * THREADS - 1) / (4 * THREADS) + 63) / 64 * 64);
+        parallelFor((n + chunk - 1) / chunk, p -> body.run(p * chunk, Math.min(n, p * chunk + chunk)));
     }
 
     /** C[m, n] (+)= A[m, k] · B[n, k]ᵀ. */

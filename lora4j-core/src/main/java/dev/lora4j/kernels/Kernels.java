@@ -61,4 +61,13 @@ public interface Kernels {
 
     /** x[off+i] *= s for i in [0, n). */
     void scale(float[] x, int off, int n, float s);
+
+    /**
+     * y[yOff+i] = x·Φ(x) = ½x(1 + erf(x/√2)), x = x[xOff+i], for i in [0, n): the exact GELU (BERT's), erf from Numerical
+     * Recipes' erfc fit (fractional error below 1.2e-7). y may be x.
+     */
+    void geluErf(float[] y, int yOff, float[] x, int xOff, int n);
+
+    /** dx[off+i] += dy[off+i]·(Φ(x) + x·φ(x)), x = x[off+i], for i in [0, n): the exact GELU's backward. */
+    void geluErfBackward(float[] dx, float[] dy, float[] x, int off, int n);
 }

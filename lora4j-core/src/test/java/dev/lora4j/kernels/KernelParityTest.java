@@ -149,6 +149,34 @@ class KernelParityTest {
     }
 
     /**
+     * The exact GELU and its backward against erf in double precision, x from −12 to 12 (both tails), odd tails and
+     * offsets; within 1e-6 relative for x ≥ −3, 1e-5 further left (float32 rounds e^(−x²/2 + …)'s argument there: about
+     * 2e-6 at x = −6, for values below 1e-7) or 1e-14 absolute (the reference's 1 + erf(x) loses digits where Φ is tiny).
+     */
+    @Test
+    void exactGeluAndItsBackward() {
+        SplittableRandom rnd = new SplittableRandom(17);
+        for (int n : new int[] {1, 7, 17, 33, 1023, 4097}) {
+            float[] x = new float[n + 3], dy = random(rnd, n + 3);
+            for (int i = 0; i < x.length; i++) x[i] = (float) (24.0 * i / x.length - 12.0);
+            x[3] = 0f;
+            for (Kernels k : new Kernels[] {scalar, chosen}) {
+                float[] y = new float[n + 1], dx = random(new SplittableRandom(n), n + 3), dx0 = dx.clone();
+                k.geluErf(y, 1, x, 3, n);
+                k.geluErfBackward(dx, dy, x, 3, n);
+                for (int i = 0; i < n; i++) {
+                    double v = x[3 + i], cdf = 0.5 * (1 + dev.lora4j.autograd.GeluErf.erf(v / Math.sqrt(2)));
+                    assertEquals(v * cdf, y[1 + i], (v < -3 ? 1e-5 : 1e-6) * Math.abs(v * cdf) + 1e-14, k.name() + " gelu(" + v + ") n=" + n);
+                    double d = cdf + v * Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+                    assertEquals(dx0[3 + i] + dy[3 + i] * d, dx[3 + i], 1e-6 * (Math.abs(dx0[3 + i]) + Math.abs(dy[3 + i])),
+                            k.name() + " gelu'(" + v + ") n=" + n);
+                }
+                assertEquals(dx0[2], dx[2], k.name() + " left of the run");
+            }
+        }
+    }
+
+    /**
      * The bfloat16-B forms equal, bit for bit, the float32 forms on B widened: widening is exact and the products
      * run in the same order. Over the size grid with offsets and strides, in every implementation, and through
      * {@link Gemm}'s parallel split (including the thin-C path, n below a register tile).

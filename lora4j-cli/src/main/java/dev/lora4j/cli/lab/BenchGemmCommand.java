@@ -11,6 +11,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -23,6 +24,10 @@ import picocli.CommandLine.Model.CommandSpec;
 public final class BenchGemmCommand implements Callable<Integer> {
     @Option(names = "--repeats", defaultValue = "7", description = "Timed runs per shape (each ~50 ms of calls, after a 1-s warm-up); the median is reported (default: ${DEFAULT-VALUE}).")
     int repeats;
+
+    @Option(names = "--shapes", paramLabel = "FORM:M:N:K", split = ",", description = {"Shapes to time instead of GPT-2-small's, e.g."
+            + " abt:2048:384:384,ab:2048:384:1536 (all-MiniLM-L6-v2 at 16 × 128 tokens)."})
+    List<String> shapes;
 
     @Spec
     CommandSpec spec;
@@ -39,7 +44,8 @@ public final class BenchGemmCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         SplittableRandom rnd = new SplittableRandom(5);
         ObjectMapper json = new ObjectMapper();
-        for (Object[] s : SHAPES) {
+        List<Object[]> chosen = shapes == null ? SHAPES : shapes.stream().map(this::shape).toList();
+        for (Object[] s : chosen) {
             String form = (String) s[0];
             int m = (int) s[1], n = (int) s[2], k = (int) s[3];
             float[] a = random(rnd, m * k), b = random(rnd, n * k), c = new float[m * n];
@@ -71,6 +77,16 @@ public final class BenchGemmCommand implements Callable<Integer> {
             spec.commandLine().getOut().println(json.writeValueAsString(o));
         }
         return 0;
+    }
+
+    /** "abt:512:8:768" → {"abt", 512, 8, 768}. */
+    private Object[] shape(String text) {
+        String[] p = text.split(":");
+        if (p.length != 4 || !List.of("abt", "ab", "atb").contains(p[0]) || !p[1].matches("[1-9]\\d{0,5}")
+                || !p[2].matches("[1-9]\\d{0,5}") || !p[3].matches("[1-9]\\d{0,5}")) {
+            throw new ParameterException(spec.commandLine(), "--shapes: '" + text + "' is not FORM:M:N:K with FORM abt, ab or atb and sizes from 1 to 999999");
+        }
+        return new Object[] {p[0], Integer.parseInt(p[1]), Integer.parseInt(p[2]), Integer.parseInt(p[3])};
     }
 
     private static float[] random(SplittableRandom rnd, int n) {

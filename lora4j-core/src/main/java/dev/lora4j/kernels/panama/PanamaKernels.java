@@ -1,6 +1,7 @@
 package dev.lora4j.kernels.panama;
 
 import dev.lora4j.kernels.Kernels;
+import dev.lora4j.kernels.ScalarKernels;
 import dev.lora4j.tensor.WeightStorage;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -488,6 +489,48 @@ public final class PanamaKernels implements Kernels {
         FloatVector large = FloatVector.broadcast(S, 1f).sub(FloatVector.broadcast(S, 2f).div(exp(a.add(a)).add(1f)));
         large = large.blend(large.neg(), x.lt(0f));
         return large.blend(small, a.compare(VectorOperators.LE, 0.625f)).blend(x, x.eq(0f));   // ±0 as given
+    }
+
+    @Override
+    public void geluErf(float[] y, int yOff, float[] x, int xOff, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, xOff + i);
+            v.mul(cdf(v)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) {
+            double v = x[xOff + i];
+            y[yOff + i] = (float) (0.5 * v * (1.0 + ScalarKernels.erf(v * INV_SQRT2)));
+        }
+    }
+
+    @Override
+    public void geluErfBackward(float[] dx, float[] dy, float[] x, int off, int n) {
+        int i = off;
+        for (int bound = off + S.loopBound(n); i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            FloatVector pdf = exp(v.mul(v).mul(-0.5f)).mul((float) INV_SQRT_2PI);
+            FloatVector.fromArray(S, dy, i).fma(v.fma(pdf, cdf(v)), FloatVector.fromArray(S, dx, i)).intoArray(dx, i);
+        }
+        for (; i < off + n; i++) {
+            double v = x[i], cdf = 0.5 * (1.0 + ScalarKernels.erf(v * INV_SQRT2));
+            dx[i] += (float) (dy[i] * (cdf + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v)));
+        }
+    }
+
+    // Φ(x) = ½ erfc(−x/√2): erfc(a) = t·e^(−a² + P(t)), t = 1/(1 + a/2), Numerical Recipes' fit (ScalarKernels.erf), in float
+    private static final double INV_SQRT2 = 1.0 / Math.sqrt(2.0), INV_SQRT_2PI = 1.0 / Math.sqrt(2.0 * Math.PI);
+    private static final float[] ERFC_POLY = {0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f,
+            0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f};
+
+    /** The standard normal CDF Φ(x), relative error about 1e-7 where Φ is not tiny. */
+    private static FloatVector cdf(FloatVector x) {
+        FloatVector a = x.abs().mul((float) INV_SQRT2), one = FloatVector.broadcast(S, 1f);
+        FloatVector t = one.div(a.fma(FloatVector.broadcast(S, 0.5f), one));
+        FloatVector p = FloatVector.broadcast(S, ERFC_POLY[0]);
+        for (int i = 1; i < ERFC_POLY.length; i++) p = p.fma(t, FloatVector.broadcast(S, ERFC_POLY[i]));
+        FloatVector halfErfc = t.mul(exp(a.neg().fma(a, p))).mul(0.5f);             // ½ erfc(|x|/√2) = Φ(−|x|)
+        return one.sub(halfErfc).blend(halfErfc, x.lt(0f));
     }
 
     @Override
