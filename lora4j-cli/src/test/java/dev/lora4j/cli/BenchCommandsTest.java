@@ -43,6 +43,8 @@ class BenchCommandsTest {
         double loss = o.get("first_loss").asDouble();
         assertTrue(loss > 6.8 && loss < 7.1, "first_loss " + loss);
         assertTrue(o.get("tokens_per_s").asDouble() > 0 && o.get("peak_rss_mb").asDouble() > 0, o.toString());
+        double busy = o.get("cores_busy").asDouble();                       // CPU time ÷ wall time of the timed step
+        assertTrue(busy > 0.2 && busy <= Runtime.getRuntime().availableProcessors() + 0.5, o.toString());
     }
 
     @Test

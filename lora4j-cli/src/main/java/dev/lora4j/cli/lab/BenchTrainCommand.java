@@ -179,20 +179,25 @@ public final class BenchTrainCommand implements Callable<Integer> {
         AdamW adamw = new AdamW(trainable, 0.9f, 0.999f, 1e-8f, 0.01f);
         SplittableRandom rnd = new SplittableRandom(1);
         List<Double> times = new ArrayList<>(), losses = new ArrayList<>();
-        long workspaceBytes;
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        long workspaceBytes, cpuTimedNs = 0, wallTimedNs = 0;
         try (Workspace ws = Workspace.open()) {
             for (int step = 0; step < warmup + steps; step++) {
                 Step s = w.draw().apply(rnd);
-                long t0 = System.nanoTime();
+                long t0 = System.nanoTime(), cpu0 = os.getProcessCpuTime();
                 ws.reset();
                 adamw.zeroGrad();
                 Tape tape = Tape.create();
                 Tensor loss = s.loss(tape);
                 tape.backward(loss);
                 adamw.step(2e-4f);
-                double dt = (System.nanoTime() - t0) / 1e9;
+                long wall = System.nanoTime() - t0, cpu = os.getProcessCpuTime() - cpu0;
                 losses.add((double) loss.data()[0]);
-                if (step >= warmup) times.add(dt);
+                if (step >= warmup) {
+                    times.add(wall / 1e9);
+                    cpuTimedNs += cpu;
+                    wallTimedNs += wall;
+                }
             }
             workspaceBytes = Workspace.allocatedBytes();                // a step's activations and their gradients
         }
@@ -215,6 +220,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         o.put("step_s_min", round(sorted[0], 4));
         o.put("step_s_max", round(sorted[sorted.length - 1], 4));
         o.put("tokens_per_s", round(batch * seq / median, 1));
+        o.put("cores_busy", round((double) cpuTimedNs / wallTimedNs, 2));   // the JVM's CPU time ÷ wall time over the timed steps
         o.put("peak_rss_mb", round(peakRssMb(), 1));
         o.put("workspace_mb", round(workspaceBytes / 1e6, 1));
         o.put("first_loss", round(losses.get(0), 4));
