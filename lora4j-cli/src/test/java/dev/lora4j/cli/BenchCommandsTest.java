@@ -43,6 +43,10 @@ class BenchCommandsTest {
         double loss = o.get("first_loss").asDouble();
         assertTrue(loss > 6.8 && loss < 7.1, "first_loss " + loss);
         assertTrue(o.get("tokens_per_s").asDouble() > 0 && o.get("peak_rss_mb").asDouble() > 0, o.toString());
+        // model FLOPs per token, by hand: N = 2·(2·128² + 2·128·2·32 + 3·128·352) + 1,024·128 = 499,712 weights in products,
+        // attention 4·2·128·128 = 131,072; LoRA: forward 2N + attention, backward 2N + 2·attention = 2,392,064
+        double expected = 2_392_064 * o.get("tokens_per_s").asDouble() / 1e9;
+        assertEquals(expected, o.get("model_gflops_per_s").asDouble(), 0.06 + 0.01 * expected, o.toString());
         double busy = o.get("cores_busy").asDouble();                       // CPU time ÷ wall time of the timed step
         assertTrue(busy > 0.2 && busy <= Runtime.getRuntime().availableProcessors() + 0.5, o.toString());
     }

@@ -58,6 +58,24 @@ public final class BenchTrainCommand implements Callable<Integer> {
             return ModelFamily.of(arch, "preset " + name).defaultLoraTargets();
         }
 
+        /**
+         * Model FLOPs of one training token at sequence length {@code seq} (PaLM's accounting, recomputation not counted):
+         * the forward is 2·N + 4·L·T·C (N the weights of the linear layers and the head, attention's q·kᵀ and p·v counted
+         * in full); full training adds twice that, LoRA only the input gradients, 2·N + 8·L·T·C (a frozen weight gets no
+         * gradient; LoRA's own products are below 1 % and not counted).
+         */
+        double flopsPerToken(int seq, boolean full) {
+            long c = dModel, hd = dModel / heads;
+            long perLayer = switch (arch) {
+                case "llama" -> 2 * c * c + 2 * c * kvHeads * hd + 3 * c * dFf;   // q, o; k, v; gate, up, down
+                default -> 4 * c * c + 2 * c * dFf;                                // q, k, v, o (or c_attn, c_proj); two FFN matrices
+            };
+            long n = layers * perLayer + (arch.equals("bert") ? c * c + 2 * c : (long) vocab * c);   // pooler + classifier, or the head
+            double attention = 4.0 * layers * seq * c;
+            double forward = 2.0 * n + attention;
+            return full ? 3 * forward : forward + 2.0 * n + 2 * attention;
+        }
+
         /** The config.json of the reference's Decoder (or encoder) for this preset with a context of {@code ctx} positions. */
         HfConfig config(int ctx) {
             if (arch.equals("bert")) {
@@ -220,6 +238,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         o.put("step_s_min", round(sorted[0], 4));
         o.put("step_s_max", round(sorted[sorted.length - 1], 4));
         o.put("tokens_per_s", round(batch * seq / median, 1));
+        o.put("model_gflops_per_s", round(p.flopsPerToken(seq, mode.equals("full")) * batch * seq / median / 1e9, 1));
         o.put("cores_busy", round((double) cpuTimedNs / wallTimedNs, 2));   // the JVM's CPU time ÷ wall time over the timed steps
         o.put("peak_rss_mb", round(peakRssMb(), 1));
         o.put("workspace_mb", round(workspaceBytes / 1e6, 1));
