@@ -32,7 +32,7 @@ def main(out):
                 r = best.get(group)
                 if r is None:
                     n = len(runs.get(group, []))
-                    print(f"| {task_name} | {enc_name} | {name} | | | | pending ({n} of 2 runs done) | | | |")
+                    print(f"| {task_name} | {enc_name} | {name} | | | | pending ({n} run{'' if n == 1 else 's'} done) | | | |")
                     continue
                 gap = "" if full is None or group == "full" else f"{100 * (r['accuracy'] - full['accuracy']):+.2f}"
                 print(f"| {task_name} | {enc_name} | {name} | {r['lr']} | {r['epochs']} | {r['valid_accuracy']:.4f} | {r['accuracy']:.4f} | "
