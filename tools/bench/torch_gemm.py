@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """torch.mm GFLOP/s (OpenBLAS through Debian's PyTorch) at the shapes of `lora4j bench gemm`, one JSON
-line per shape, median of --repeats timed runs (~50 ms of calls each) after a 1-s warm-up. Run: /usr/bin/python3 tools/bench/torch_gemm.py"""
+line per shape, median of --repeats timed runs (~50 ms of calls each) after a 1-s warm-up. Run: /usr/bin/python3 tools/bench/torch_gemm.py
+[--shapes abt:2048:384:384,ab:2048:384:1536] (FORM:M:N:K, as `lora4j bench gemm --shapes`)"""
 import argparse, json, os, statistics, time
 import torch
 
@@ -13,7 +14,10 @@ SHAPES = [("abt", 512, 2304, 768), ("abt", 512, 3072, 768), ("abt", 512, 768, 30
 ap = argparse.ArgumentParser()
 ap.add_argument("--repeats", type=int, default=7)
 ap.add_argument("--threads", type=int, default=os.cpu_count())
+ap.add_argument("--shapes", help="FORM:M:N:K,... instead of GPT-2 small's shapes")
 a = ap.parse_args()
+if a.shapes:
+    SHAPES = [(f, int(m), int(n), int(k)) for f, m, n, k in (s.split(":") for s in a.shapes.split(","))]
 torch.set_num_threads(a.threads)
 g = torch.Generator().manual_seed(5)
 for form, m, n, k in SHAPES:
