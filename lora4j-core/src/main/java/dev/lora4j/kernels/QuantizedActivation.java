@@ -23,7 +23,8 @@ import dev.lora4j.tensor.WeightStorage;
  * ({@code bsums}, for the k-quants' minimums); an all-zero block gets d = 0 and q = 0.</li>
  * </ul>
  * The quantized values are held widened to 16 bits ({@link #values}, |q| ≤ 127), ready for 16-bit multiplies. One
- * instance per thread is reused: {@link #quantize} grows its arrays, never shrinks them. x is assumed finite.
+ * instance per thread is reused: {@link #quantize} grows its arrays, never shrinks them. A block of x holding a NaN or
+ * an infinity gets a NaN or infinite scale, so the products it enters are NaN, as the exact ones would be.
  */
 public final class QuantizedActivation {
     /** The 8-bit block format of the activations, by the weight format it multiplies. */
@@ -92,12 +93,18 @@ public final class QuantizedActivation {
     private void quantizeQ8K(float[] x, int from, int b) {
         int to = 256 * b;
         float amax = 0f, max = 0f;
+        boolean nan = false;
         for (int j = 0; j < 256; j++) {
             float a = Math.abs(x[from + j]);
             if (a > amax) {
                 amax = a;
                 max = x[from + j];
             }
+            nan |= a != a;
+        }
+        if (nan) {                                                       // llama.cpp would drop it: kept, as a NaN scale
+            scales[b] = Float.NaN;
+            return;
         }
         if (amax == 0f) {
             scales[b] = 0f;

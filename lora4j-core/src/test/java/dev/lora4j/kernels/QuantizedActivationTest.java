@@ -105,6 +105,27 @@ class QuantizedActivationTest {
         assertEquals(127, a.values()[9]);
     }
 
+    /** A NaN or an infinity in x makes the products with its block NaN, in both kinds and both kernel sets. */
+    @Test
+    void nonFiniteActivationsGiveNaN() {
+        SplittableRandom rnd = new SplittableRandom(9);
+        int k = 512;
+        WeightStorage q4k = new Q4K(QuantizedDotsTest.blocks(rnd, 2 * k, Q4K.BLOCK, Q4K.BLOCK_BYTES, 0, 2), 2 * k);
+        WeightStorage q8 = new Q8_0(QuantizedDotsTest.blocks(rnd, 2 * k, Q8_0.BLOCK, Q8_0.BLOCK_BYTES, 0), 2 * k);
+        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            float[] x = new float[k];
+            for (int i = 0; i < k; i++) x[i] = (float) rnd.nextGaussian();
+            x[300] = bad;
+            for (Kernels kn : new Kernels[] {new ScalarKernels(), KernelProvider.get()}) {
+                for (WeightStorage w : new WeightStorage[] {q4k, q8}) {
+                    float[] c = new float[2];
+                    kn.gemmABt(c, 0, 2, x, 0, k, w, 0, k, 1, 2, k, false);
+                    assertTrue(Float.isNaN(c[0]) && Float.isNaN(c[1]), kn.name() + " " + w.getClass().getSimpleName() + " with " + bad);
+                }
+            }
+        }
+    }
+
     /** Random rows: x̂ = q·d is within half a step of x (plus Q8_0's float16 rounding of d), sums are the quants' sums. */
     @Test
     void quantizedValuesAreWithinHalfAStep() {
