@@ -36,12 +36,14 @@ public final class LmHeadLoss {
         WeightStorage W = w.storage();                                          // float32, or a frozen head held compactly
         float[] dxUnit = needsGrad && x.requiresGrad() ? Workspace.floats(x.size()) : null;
         float[] dwUnit = needsGrad && w.requiresGrad() ? Workspace.floats(w.size()) : null;
-        int rows = (int) Math.max(1, Math.min(N, CHUNK_BYTES / (4L * V)));
-        float[] logits = Workspace.floats(rows * V);
+        int rows = (int) Math.max(Math.min(N, 2), Math.min(N, CHUNK_BYTES / (4L * V)));
+        float[] logits = Workspace.floats(Math.min(N, rows + 1) * V);
         double[] rowLoss = new double[N];
         Kernels K = KernelProvider.get();
-        for (int r0 = 0; r0 < N; r0 += rows) {
-            int n = Math.min(rows, N - r0), first = r0;
+        for (int r0 = 0, n; r0 < N; r0 += n) {
+            // a row alone would be a one-row product, which on a ggml block head quantizes the row: a last one joins the chunk
+            n = N - r0 == rows + 1 ? rows + 1 : Math.min(rows, N - r0);
+            int first = r0;
             Gemm.abt(logits, 0, V, X, r0 * C, C, W, 0, C, n, V, C, false);           // (n, V)
             Gemm.parallelFor(n, i -> {
                 int t = targets[first + i], o = i * V;

@@ -59,7 +59,10 @@ public final class Gemm {
                 b, bOff + j0 * ldb, ldb, i1 - i0, j1 - j0, k, accumulate));
     }
 
-    /** C[m, n] (+)= A[m, k] · B[n, k]ᵀ with B a weight in any storage (widened exactly as it is read). */
+    /**
+     * C[m, n] (+)= A[m, k] · B[n, k]ᵀ with B a weight in any storage (widened exactly as it is read; for m = 1 on ggml's
+     * block formats, the product with A's row quantized as llama.cpp quantizes it: see {@link Kernels#gemmABt}).
+     */
     public static void abt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
                            int m, int n, int k, boolean accumulate) {
         Kernels K = KernelProvider.get();
@@ -92,9 +95,10 @@ public final class Gemm {
     }
 
     /**
-     * C[m, n] (+)= A[m, k] · B[n, k]ᵀ computed row by row, each row as a one-row product (the decoding kernel): a row of C
-     * has the same bits as the product of that row of A alone, whatever the other rows, so sequences decoded together in
-     * one batch get exactly what each gets decoded alone. Wide outputs are cut into column blocks over the threads, and
+     * C[m, n] (+)= A[m, k] · B[n, k]ᵀ computed row by row, each row as a one-row product (the decoding kernel, which on
+     * ggml's block formats quantizes the row as llama.cpp does: {@link Kernels#gemmABt}): a row of C has the same bits as
+     * the product of that row of A alone, whatever the other rows, so sequences decoded together in one batch get exactly
+     * what each gets decoded alone. Wide outputs are cut into column blocks over the threads, and
      * every row goes through a block while it is in cache, so B is read from memory once for all rows.
      */
     public static void rowsAbt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
@@ -144,7 +148,8 @@ public final class Gemm {
     /**
      * Cuts the (m, n) output into about 4 blocks per thread. Wide outputs are cut along n in multiples of
      * 64 columns, so every block packs only its own columns of B and A is shared; narrow ones (LoRA's r
-     * columns) along m.
+     * columns) along m, never leaving one row of a product of several alone in a block (a one-row product on a ggml
+     * block weight quantizes its row: {@link Kernels#gemmABt}).
      */
     private static void split(int m, int n, int k, Block block) {
         if (THREADS == 1 || (long) m * n * k < PARALLEL_MIN_FLOPS) {
@@ -154,9 +159,9 @@ public final class Gemm {
         boolean byColumns = n >= 256;
         int len = byColumns ? n : m, quantum = byColumns ? 64 : 8;
         int chunk = Math.max(quantum, ((len + 4 * THREADS - 1) / (4 * THREADS) + quantum - 1) / quantum * quantum);
-        int parts = (len + chunk - 1) / chunk;
+        int parts = (len + chunk - 1) / chunk - (!byColumns && len > chunk && len % chunk == 1 ? 1 : 0);
         parallelFor(parts, p -> {
-            int s = p * chunk, e = Math.min(len, s + chunk);
+            int s = p * chunk, e = p == parts - 1 ? len : s + chunk;
             if (byColumns) block.run(0, m, s, e);
             else block.run(s, e, 0, n);
         });

@@ -31,7 +31,14 @@ public interface Kernels {
 
     /**
      * {@link #gemmABt} with B a weight in any {@link WeightStorage} (a frozen weight held compactly), widened exactly to
-     * float32 as it is read: the result equals gemmABt on the widened B.
+     * float32 as it is read: the result equals gemmABt on the widened B. Except batch-1 products (m = 1, decoding) on
+     * ggml's block formats (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K) whose rows are whole blocks: those compute what llama.cpp
+     * computes, the row of A quantized to 8 bits once per call ({@link QuantizedActivation}: Q8_0 blocks of 32 for the
+     * first three, Q8_K blocks of 256 for the k-quants) and each block of the product an integer dot product times the
+     * two scales, so the result is the product of the widened B with the quantized row, to float rounding (and within
+     * half a quantization step of the row, times Σ|b|, of the exact product); {@link Gemm} never cuts a product of
+     * several rows into one-row parts, so prefill and training stay exact. Kernels made with {@code exactDots}
+     * ({@code -Dlora4j.exactDots=true}, see {@link KernelProvider}) keep the exact product for those too.
      */
     void gemmABt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
                  int m, int n, int k, boolean accumulate);

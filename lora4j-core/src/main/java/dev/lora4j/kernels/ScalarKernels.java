@@ -2,10 +2,26 @@ package dev.lora4j.kernels;
 
 import dev.lora4j.tensor.WeightStorage;
 
-/** The reference implementation of {@link Kernels}: plain loops, no SIMD, always available. */
+/**
+ * The reference implementation of {@link Kernels}: plain loops, no SIMD, always available. A one-row product on a ggml
+ * block weight quantizes the row once and takes llama.cpp's integer block dot products ({@link QuantizedActivation#dot}),
+ * unless made with {@code exactDots}.
+ */
 public final class ScalarKernels implements Kernels {
     private static final double INV_SQRT2 = 1.0 / Math.sqrt(2.0);
     private static final double INV_SQRT_2PI = 1.0 / Math.sqrt(2.0 * Math.PI);
+    private static final ThreadLocal<QuantizedActivation> ACTIVATION = ThreadLocal.withInitial(QuantizedActivation::new);
+    private final boolean exactDots;
+
+    /** The default kernels: one-row products on ggml block weights quantize the activations, as llama.cpp does. */
+    public ScalarKernels() {
+        this(false);
+    }
+
+    /** With {@code exactDots}, one-row products on ggml block weights also take the exactly widened weight. */
+    public ScalarKernels(boolean exactDots) {
+        this.exactDots = exactDots;
+    }
 
     @Override
     public String name() {
@@ -39,6 +55,14 @@ public final class ScalarKernels implements Kernels {
     @Override
     public void gemmABt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
                         int m, int n, int k, boolean accumulate) {
+        if (m == 1 && !exactDots && QuantizedActivation.covers(b, bOff, ldb, k)) {
+            QuantizedActivation x = ACTIVATION.get().quantize(a, aOff, k, QuantizedActivation.kindFor(b));
+            for (int j = 0; j < n; j++) {
+                float s = x.dot(b, bOff + j * ldb);
+                c[cOff + j] = accumulate ? c[cOff + j] + s : s;
+            }
+            return;
+        }
         float[] run = new float[RUN];
         for (int j = 0; j < n; j++) {
             for (int i = 0; i < m; i++) {

@@ -14,18 +14,25 @@ import dev.lora4j.tensor.WeightStorage;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.BiFunction;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
  * Decoding's one-row product (m = 1) on every compact weight format against the reference: the weight dequantized
- * first ({@link WeightStorage#widen}), then the same kernels' float32 product. The compact kernels widen in registers
- * but sum in the float32 kernel's order, so the tolerance is zero: any wrong nibble, scale or lane fails. Also close to
- * a double-precision sum, so that the equality is not between two wrong results. Row counts and depths with odd tails,
- * whole-block rows (the register path) and offsets that start mid-block (the widened fallback), strided and
- * accumulating; both the Vector API and the scalar kernels (the suite runs again without the Vector API module).
+ * first ({@link WeightStorage#widen}), then the same kernels' float32 product. Where the product takes the exact path
+ * (bfloat16, float16, NF4, rows that do not start on a block boundary, and every format with {@code exactDots}) the
+ * compact kernels widen in registers but sum in the float32 kernel's order, so the tolerance is zero: any wrong nibble,
+ * scale or lane fails. Whole-block rows of ggml's block formats instead quantize the activation row as llama.cpp does
+ * ({@link QuantizedActivation}); there the result is the double-precision product with the quantized row, to float
+ * rounding (QuantizedDotsTest checks those products in depth). Also close to a double-precision sum, so that the
+ * equality is not between two wrong results. Row counts and depths with odd tails, whole-block rows and offsets that
+ * start mid-block (the widened fallback), strided and accumulating; both the Vector API and the scalar kernels (the
+ * suite runs again without the Vector API module).
  */
 class CompactOneRowTest {
     private final List<Kernels> kernels = List.of(new ScalarKernels(), KernelProvider.get());
+    private final List<Kernels> exact = List.of(new ScalarKernels(true), KernelProvider.lookup(true));
+    private final List<Kernels> both = Stream.concat(kernels.stream(), exact.stream()).toList();
 
     /** A format's random storage of n values (n a whole number of its blocks), its scales finite and moderate. */
     private record Format(String name, int block, BiFunction<SplittableRandom, Integer, WeightStorage> make) {}
@@ -42,7 +49,7 @@ class CompactOneRowTest {
             new Format("NF4", Nf4.BLOCK, (r, n) -> Nf4.quantize(gaussian(r, n))));
 
     @Test
-    void oneRowProductIsTheProductWithTheDequantizedWeightBitForBit() {
+    void oneRowProductIsTheProductWithTheDequantizedWeightBitForBitOrWithTheQuantizedRow() {
         SplittableRandom rnd = new SplittableRandom(17);
         for (Format f : FORMATS) {
             int blk = Math.max(f.block(), 32);
@@ -58,33 +65,41 @@ class CompactOneRowTest {
         }
     }
 
-    /** C[1, n] (+)= a · B[n, kk]ᵀ with B's rows ldb apart from bOff, compact vs widened. */
+    /**
+     * C[1, n] (+)= a · B[n, kk]ᵀ with B's rows ldb apart from bOff, compact vs widened: the same bits on the exact path,
+     * else the product with the quantized row.
+     */
     private void check(Format f, SplittableRandom rnd, int n, int kk, int ldb, int bOff, String what) {
         int size = roundUp(bOff + (n - 1) * ldb + kk + ldb, Math.max(f.block(), 32));
         WeightStorage w = f.make().apply(rnd, size);
         float[] wide = new float[size];
         w.widen(0, wide, 0, size);
         float[] a = gaussian(rnd, kk + 3), c0 = gaussian(rnd, n + 4);
-        for (Kernels k : kernels) {
+        boolean quantizes = QuantizedActivation.covers(w, bOff, ldb, kk);
+        QuantizedActivation x = quantizes ? new QuantizedActivation().quantize(a, 3, kk, QuantizedActivation.kindFor(w)) : null;
+        for (Kernels k : both) {
+            boolean exactPath = !quantizes || exact.contains(k);
             for (boolean acc : new boolean[] {false, true}) {
                 float[] want = c0.clone(), got = c0.clone();
                 k.gemmABt(want, 2, n, a, 3, kk, wide, bOff, ldb, 1, n, kk, acc);
                 k.gemmABt(got, 2, n, a, 3, kk, w, bOff, ldb, 1, n, kk, acc);
-                String where = k.name() + " " + f.name() + " " + what + " n=" + n + " k=" + kk + " acc=" + acc;
-                assertArrayEquals(want, got, where);
+                String where = k.name() + (exact.contains(k) ? " exact " : " ") + f.name() + " " + what + " n=" + n + " k=" + kk + " acc=" + acc;
+                if (exactPath) assertArrayEquals(want, got, where);
                 for (int j = 0; j < n; j++) {
                     double s = acc ? c0[2 + j] : 0, mag = Math.abs(s);
                     for (int p = 0; p < kk; p++) {
-                        s += (double) a[3 + p] * wide[bOff + j * ldb + p];
-                        mag += Math.abs((double) a[3 + p] * wide[bOff + j * ldb + p]);
+                        double xp = exactPath ? a[3 + p] : (double) x.values()[p] * x.scales()[p / x.kind().block];
+                        s += xp * wide[bOff + j * ldb + p];
+                        mag += Math.abs(xp * wide[bOff + j * ldb + p]);
                     }
-                    assertTrue(Math.abs(got[2 + j] - s) <= 1e-6 * mag + 1e-6, where + " column " + j + ": " + got[2 + j] + " vs " + s);
+                    double tolerance = exactPath ? 1e-6 * mag + 1e-6 : 1e-5 * mag;
+                    assertTrue(Math.abs(got[2 + j] - s) <= tolerance, where + " column " + j + ": " + got[2 + j] + " vs " + s);
                 }
             }
         }
     }
 
-    /** x·W for W stored (in, out) (GPT-2's Conv1D) one row at a time: the same bits as on the widened weight. */
+    /** x·W for W stored (in, out) (GPT-2's Conv1D) one row at a time: the same bits as on the widened weight, always. */
     @Test
     void oneRowProductAlongStoredRowsIsTheWidenedProduct() {
         SplittableRandom rnd = new SplittableRandom(19);
@@ -95,7 +110,7 @@ class CompactOneRowTest {
                 float[] wide = new float[size];
                 w.widen(0, wide, 0, size);
                 float[] a = gaussian(rnd, k), c0 = gaussian(rnd, n);
-                for (Kernels kn : kernels) {
+                for (Kernels kn : both) {
                     float[] want = c0.clone(), got = c0.clone();
                     kn.gemmAB(want, 0, n, a, 0, k, wide, 64, ldb, 1, n, k, true);
                     kn.gemmAB(got, 0, n, a, 0, k, w, 64, ldb, 1, n, k, true);

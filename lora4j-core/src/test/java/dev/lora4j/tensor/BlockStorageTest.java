@@ -161,7 +161,10 @@ class BlockStorageTest {
         assertEquals(0f, y[3]);
     }
 
-    /** Every GEMM form with a quantized B gives the product on B widened, bit for bit, in both kernel sets. */
+    /**
+     * Every GEMM form with a quantized B gives the product on B widened, bit for bit, in both kernel sets; but a one-row
+     * x·Wᵀ on ggml's blocks quantizes the row as llama.cpp does (CompactOneRowTest, kernels.QuantizedDotsTest).
+     */
     @Test
     void gemmOnQuantizedWeightsIsTheWidenedProduct() {
         SplittableRandom rnd = new SplittableRandom(5);
@@ -185,7 +188,7 @@ class BlockStorageTest {
                     float[] c1 = new float[m * n], c2 = new float[m * n];
                     k.gemmABt(c1, 0, n, a, 0, kk, wf, 0, kk, m, n, kk, false);
                     k.gemmABt(c2, 0, n, a, 0, kk, w, 0, kk, m, n, kk, false);
-                    assertArrayEquals(c1, c2, k.name() + " ABt m=" + m + " n=" + n);
+                    if (m > 1) assertArrayEquals(c1, c2, k.name() + " ABt m=" + m + " n=" + n);
                     float[] g = new float[m * n];
                     for (int i = 0; i < g.length; i++) g[i] = (float) rnd.nextGaussian();
                     float[] d1 = new float[m * kk], d2 = new float[m * kk];   // dx = dy·W: B is W read along its rows, from mid-block columns

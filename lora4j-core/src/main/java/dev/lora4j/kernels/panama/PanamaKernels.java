@@ -1,6 +1,7 @@
 package dev.lora4j.kernels.panama;
 
 import dev.lora4j.kernels.Kernels;
+import dev.lora4j.kernels.QuantizedActivation;
 import dev.lora4j.kernels.ScalarKernels;
 import dev.lora4j.tensor.WeightStorage;
 import jdk.incubator.vector.FloatVector;
@@ -16,8 +17,9 @@ import jdk.incubator.vector.VectorSpecies;
  * micro-kernel (12 accumulators) runs the k loop over it with A broadcast element by element; A is read
  * in place through row and column strides, so A·B, A·Bᵀ and Aᵀ·B differ only in strides. Tails run a
  * one-row kernel; columns beyond N are zero in the panel and never stored. Outputs with few columns (LoRA's r) are
- * per-row dot products instead, and one-row products (decoding) read B in place, a compact B widened in registers
- * ({@link WeightDots}). Every result is a fixed sequence of
+ * per-row dot products instead, and one-row products (decoding) read B in place: ggml's block formats as llama.cpp
+ * does, integer dot products with the row quantized to 8 bits ({@link QuantizedDots}), other compact formats (and
+ * every one with {@code exactDots}) widened in registers ({@link WeightDots}). Every result is a fixed sequence of
  * IEEE operations, so it has the same bits interpreted and compiled. The only package that
  * imports jdk.incubator.vector; loaded by reflection from {@code KernelProvider}.
  */
@@ -33,6 +35,17 @@ public final class PanamaKernels implements Kernels {
     private static final ThreadLocal<float[]> THIN = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> GATHER = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> COLUMNS = ThreadLocal.withInitial(() -> new float[0]);
+    private final boolean exactDots;
+
+    /** The default kernels: one-row products on ggml block weights quantize the activations ({@link QuantizedDots}). */
+    public PanamaKernels() {
+        this(false);
+    }
+
+    /** With {@code exactDots}, one-row products on ggml block weights also widen the weight exactly ({@link WeightDots}). */
+    public PanamaKernels(boolean exactDots) {
+        this.exactDots = exactDots;
+    }
 
     @Override
     public String name() {
@@ -49,6 +62,7 @@ public final class PanamaKernels implements Kernels {
     public void gemmABt(float[] c, int cOff, int ldc, float[] a, int aOff, int lda, WeightStorage b, int bOff, int ldb,
                         int m, int n, int k, boolean accumulate) {
         if (b instanceof WeightStorage.F32(float[] f)) gemm(c, cOff, ldc, a, aOff, lda, 1, f, null, bOff, 1, ldb, m, n, k, accumulate);
+        else if (m == 1 && !exactDots && QuantizedActivation.covers(b, bOff, ldb, k)) QuantizedDots.gemv(c, cOff, a, aOff, b, bOff, ldb, n, k, accumulate);
         else gemm(c, cOff, ldc, a, aOff, lda, 1, null, b, bOff, 1, ldb, m, n, k, accumulate);
     }
 
@@ -173,7 +187,7 @@ public final class PanamaKernels implements Kernels {
     /**
      * {@link #gemv} with B a compact weight, never widened as a whole: x·Wᵀ (bRs = 1) as dot products with W's rows
      * widened in registers ({@link WeightDots#dot}), x·W (bCs = 1) as axpys over its rows; the same bits as gemv on the
-     * widened B.
+     * widened B. (A one-row x·Wᵀ on ggml's blocks takes {@link QuantizedDots} before it gets here, unless exactDots.)
      */
     private static void gemv(float[] c, int cOff, float[] a, int aOff, int aCs, WeightStorage b, int bOff, int bRs, int bCs,
                              int n, int k, boolean accumulate) {

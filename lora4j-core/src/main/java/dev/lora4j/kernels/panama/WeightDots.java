@@ -19,8 +19,9 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Decoding's dot products on a compact weight: Σ_i x[i]·w[off + i] with w's bytes (bfloat16, float16, or ggml's and
- * QLoRA's blocks) widened in registers, a vector of L values at a time, never copied out as floats — batch-1 decoding
+ * Decoding's exact dot products on a compact weight: Σ_i x[i]·w[off + i] with w's bytes (bfloat16, float16, QLoRA's
+ * NF4 blocks, and ggml's blocks when the kernels keep exact dots, else {@link QuantizedDots} takes those) widened in
+ * registers, a vector of L values at a time, never copied out as floats — batch-1 decoding
  * reads each weight once per token, so what it costs is the bytes read (llama3.java's Q8_0/Q4_0 {@code dot}, here for
  * every format). Each value is widened with its format's own float formula ({@code decode} in the storage classes) and
  * the products are summed in exactly {@link PanamaKernels#dotStatic}'s order (two accumulators over 2L-value chunks, lanes

@@ -1,0 +1,253 @@
+package dev.lora4j.kernels.panama;
+
+import dev.lora4j.kernels.QuantizedActivation;
+import dev.lora4j.tensor.BlockStorage;
+import dev.lora4j.tensor.Q4K;
+import dev.lora4j.tensor.Q4_0;
+import dev.lora4j.tensor.Q5K;
+import dev.lora4j.tensor.Q5_0;
+import dev.lora4j.tensor.Q6K;
+import dev.lora4j.tensor.Q8_0;
+import dev.lora4j.tensor.WeightStorage;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Batch-1 decoding's product with a ggml block weight as llama.cpp computes it: x quantized once per product
+ * ({@link QuantizedActivation}: Q8_0 for Q8_0/Q4_0/Q5_0 weights, Q8_K for the k-quants), then per row and block an
+ * integer dot product of the quants times the block's scales, accumulated in float32. The integer part runs on 16-bit
+ * lanes: 16 weight quants (a 128-bit load sign-extended, then their nibbles and bits) times 16 of x's quants (held as
+ * shorts), two such products added per lane (at most 2·128·127, which fits), adjacent lanes added into 8 ints
+ * ({@link #pairSums}). Blocks of 32 convert that int vector to float and FMA it with the broadcast product of the two
+ * scales (one float accumulator per row, its lanes summed in a fixed order by {@link #sum}); k-quant super-blocks
+ * multiply in each sub-block's scale as ints and reduce the int lanes once per 256 values (exact), then take the scales
+ * in scalar float arithmetic, super-blocks summed left to right. So the result is the same in the interpreter and in C2
+ * code. Fixed 256-bit shapes, used where the preferred species is at least that wide (AVX2, AVX-512); narrower
+ * machines take {@link QuantizedActivation#dot}, which computes the same products in plain loops.
+ *
+ * <p>Vector code here must stay in methods C2 inlines whole: past its node budget for one compilation a helper taking
+ * or returning vectors is called instead, and its vectors are boxed (10× slower). So each format is one method with one
+ * loop body, and the k-quants' minimums and scales are scalar helpers.
+ */
+final class QuantizedDots {
+    private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_256;
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_256;
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_256;
+    private static final boolean SUPPORTED = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
+    /** Lane l holds 1 {@literal <<} l: Q5_0's fifth bits, bit l of a 16-bit half of qh for value l. */
+    private static final ShortVector BIT = ShortVector.broadcast(SHORTS, (short) 1).lanewise(VectorOperators.LSHL, ShortVector.zero(SHORTS).addIndex(1));
+    private static final VectorShuffle<Float> HALVES = VectorShuffle.fromOp(FLOATS, i -> i ^ 4), QUARTERS = VectorShuffle.fromOp(FLOATS, i -> i ^ 2);
+    /** Little-endian shorts and ints read from a byte array in one load. */
+    private static final VarHandle SHORT_AT = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT_AT = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final ThreadLocal<QuantizedActivation> ACTIVATION = ThreadLocal.withInitial(QuantizedActivation::new);
+
+    private QuantizedDots() {}
+
+    /** One row's dot product: blocks weight blocks from {@code block} on, with x's blocks from 0 on. */
+    @FunctionalInterface
+    private interface RowDot {
+        float dot(short[] x, float[] xd, int[] sums, byte[] q, int block, int blocks);
+    }
+
+    /**
+     * c[cOff + j] (+)= Σ_p x̂[p]·W[j, p] for j {@literal <} n, W's row j the k values at off + j·stride
+     * ({@link QuantizedActivation#covers}); with vectors narrower than 256 bits, {@link QuantizedActivation#dot}.
+     */
+    static void gemv(float[] c, int cOff, float[] x, int xOff, WeightStorage w, int off, int stride, int n, int k,
+                     boolean accumulate) {
+        QuantizedActivation.Kind kind = QuantizedActivation.kindFor(w);
+        QuantizedActivation a = ACTIVATION.get().quantize(x, xOff, k, kind);
+        if (!SUPPORTED) {
+            for (int j = 0; j < n; j++) {
+                float s = a.dot(w, off + j * stride);
+                c[cOff + j] = accumulate ? c[cOff + j] + s : s;
+            }
+            return;
+        }
+        RowDot dot = switch (w) {                           // chosen once: a type switch per row costs as much as a row
+            case Q8_0 ignored -> (v, d, sums, q, block, blocks) -> dotQ8_0(v, d, q, block, blocks);
+            case Q4_0 ignored -> (v, d, sums, q, block, blocks) -> dotQ4_0(v, d, q, block, blocks);
+            case Q5_0 ignored -> (v, d, sums, q, block, blocks) -> dotQ5_0(v, d, q, block, blocks);
+            case Q4K ignored -> QuantizedDots::dotQ4K;
+            case Q5K ignored -> QuantizedDots::dotQ5K;
+            case Q6K ignored -> (v, d, sums, q, block, blocks) -> dotQ6K(v, d, q, block, blocks);
+            default -> throw new IllegalArgumentException(w.getClass().getSimpleName() + " has no integer dot product");
+        };
+        byte[] q = ((BlockStorage) w).blocksInPlace();
+        for (int j = 0; j < n; j++) {
+            float s = dot.dot(a.values(), a.scales(), a.sums(), q, (off + j * stride) / kind.block, k / kind.block);
+            c[cOff + j] = accumulate ? c[cOff + j] + s : s;
+        }
+    }
+
+    /** The 16 bytes at q[p], sign-extended to shorts. */
+    private static ShortVector wide(byte[] q, int p) {
+        return (ShortVector) ByteVector.fromArray(BYTES, q, p).convertShape(VectorOperators.B2S, SHORTS, 0);
+    }
+
+    /** Lanes 2i and 2i + 1 added, as 8 ints, when every such sum is below 2^15 in magnitude: 3 operations, not 4. */
+    private static IntVector smallPairSums(ShortVector p) {
+        IntVector r = p.reinterpretAsInts();
+        return r.add(r.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+    }
+
+    /** Lanes 2i and 2i + 1 added, as 8 ints (exact). */
+    private static IntVector pairSums(ShortVector p) {
+        IntVector r = p.reinterpretAsInts();
+        return r.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(r.lanewise(VectorOperators.ASHR, 16));
+    }
+
+    /** The 8 lanes' sum, as ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)): a fixed order, without an array. */
+    private static float sum(FloatVector v) {
+        v = v.add(v.rearrange(HALVES));
+        v = v.add(v.rearrange(QUARTERS));
+        return v.lane(0) + v.lane(1);
+    }
+
+    /** The float16 at q[i], little-endian, widened. */
+    private static float half(byte[] q, int i) {
+        return Float.float16ToFloat((short) SHORT_AT.get(q, i));
+    }
+
+    /** Q8_0: Σ_j q[j]·x[j] per block. */
+    private static float dotQ8_0(short[] x, float[] xd, byte[] q, int block, int blocks) {
+        FloatVector acc = FloatVector.zero(FLOATS);
+        for (int b = 0; b < blocks; b++) {
+            int base = (block + b) * Q8_0.BLOCK_BYTES, xb = 32 * b;
+            ShortVector p = wide(q, base + 2).mul(xs(x, xb)).add(wide(q, base + 18).mul(xs(x, xb + 16)));       // ≤ 2·128·127
+            acc = ((FloatVector) pairSums(p).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FLOATS, half(q, base) * xd[b]), acc);
+        }
+        return sum(acc);
+    }
+
+    /** Q4_0: the low nibbles of qs[0..16) are values 0..15, the high ones 16..31; value = nibble − 8. */
+    private static float dotQ4_0(short[] x, float[] xd, byte[] q, int block, int blocks) {
+        FloatVector acc = FloatVector.zero(FLOATS);
+        for (int b = 0; b < blocks; b++) {
+            int base = (block + b) * Q4_0.BLOCK_BYTES, xb = 32 * b;
+            ShortVector qs = wide(q, base + 2);
+            ShortVector lo = qs.and((short) 0xF).sub((short) 8), hi = qs.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).sub((short) 8);
+            ShortVector p = lo.mul(xs(x, xb)).add(hi.mul(xs(x, xb + 16)));                                       // ≤ 2·8·127
+            acc = ((FloatVector) smallPairSums(p).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FLOATS, half(q, base) * xd[b]), acc);
+        }
+        return sum(acc);
+    }
+
+    /** Q5_0: Q4_0's nibbles plus bit j of qh as the fifth bit; value = q − 16. */
+    private static float dotQ5_0(short[] x, float[] xd, byte[] q, int block, int blocks) {
+        FloatVector acc = FloatVector.zero(FLOATS);
+        for (int b = 0; b < blocks; b++) {
+            int base = (block + b) * Q5_0.BLOCK_BYTES, xb = 32 * b;
+            int qh = (int) INT_AT.get(q, base + 2);
+            ShortVector qs = wide(q, base + 6);
+            ShortVector lo = fifthBit(qs.and((short) 0xF), (short) qh);
+            ShortVector hi = fifthBit(qs.lanewise(VectorOperators.ASHR, 4).and((short) 0xF), (short) (qh >>> 16));
+            ShortVector p = lo.mul(xs(x, xb)).add(hi.mul(xs(x, xb + 16)));                                       // ≤ 2·16·127
+            acc = ((FloatVector) smallPairSums(p).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FLOATS, half(q, base) * xd[b]), acc);
+        }
+        return sum(acc);
+    }
+
+    /** nibble + 16·(bit l of qh) − 16 in lane l: −16 added where the bit is clear. */
+    private static ShortVector fifthBit(ShortVector nibble, short qh) {
+        ShortVector clear = ShortVector.broadcast(SHORTS, qh).and(BIT).compare(VectorOperators.EQ, (short) 0).toVector().reinterpretAsShorts();
+        return nibble.add(clear.and((short) -16));
+    }
+
+    /**
+     * Q4_K: sub-block s (32 values) is (d·sc_s)·q − dmin·m_s, q the low nibbles of qs[32·(s/2)..] for even s, the high
+     * ones for odd s. Per super-block: Σ_s sc_s·(Σ q·x over sub-block s) (exact, in int lanes) times d_w·d_x, minus
+     * Σ_s m_s·(x's sums over sub-block s) times dmin_w·d_x; super-blocks summed left to right. Two sub-blocks per
+     * iteration, the low and high nibbles of the same 32 bytes.
+     */
+    private static float dotQ4K(short[] x, float[] xd, int[] sums, byte[] q, int block, int blocks) {
+        float s = 0f;
+        for (int b = 0; b < blocks; b++) {
+            int base = (block + b) * Q4K.BLOCK_BYTES;
+            IntVector isum = IntVector.zero(INTS);
+            for (int sub = 0; sub < 8; sub += 2) {                                  // sub-blocks sub, sub + 1: one qs run
+                int qs = base + 16 + 16 * sub, xe = 256 * b + 32 * sub;
+                ShortVector r0 = wide(q, qs), r1 = wide(q, qs + 16);
+                ShortVector pe = r0.and((short) 0xF).mul(xs(x, xe)).add(r1.and((short) 0xF).mul(xs(x, xe + 16)));    // ≤ 2·15·127
+                ShortVector po = r0.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).mul(xs(x, xe + 32))
+                        .add(r1.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).mul(xs(x, xe + 48)));
+                isum = isum.add(smallPairSums(pe).mul(Q4K.scaleMin(q, base + 4, sub, false)))
+                        .add(smallPairSums(po).mul(Q4K.scaleMin(q, base + 4, sub + 1, false)));
+            }
+            float dx = xd[b];
+            s += half(q, base) * dx * isum.reduceLanes(VectorOperators.ADD) - half(q, base + 2) * dx * mins(q, base + 4, sums, 16 * b);
+        }
+        return s;
+    }
+
+    /**
+     * Q5_K: Q4_K's sub-blocks with a fifth bit, bit s of qh[l] for value l of sub-block s, worth 16. One sub-block per
+     * iteration: two, with their fifth bits, exceed C2's inlining budget.
+     */
+    private static float dotQ5K(short[] x, float[] xd, int[] sums, byte[] q, int block, int blocks) {
+        float s = 0f;
+        for (int b = 0; b < blocks; b++) {
+            int base = (block + b) * Q5K.BLOCK_BYTES;
+            IntVector isum = IntVector.zero(INTS);
+            ShortVector h0 = wide(q, base + 16), h1 = wide(q, base + 32);
+            for (int sub = 0; sub < 8; sub++) {
+                int qs = base + 48 + 32 * (sub >> 1), shift = 4 * (sub & 1), xe = 256 * b + 32 * sub;
+                ShortVector v0 = wide(q, qs).lanewise(VectorOperators.ASHR, shift).and((short) 0xF)
+                        .or(h0.lanewise(VectorOperators.ASHR, sub).and((short) 1).lanewise(VectorOperators.LSHL, 4));
+                ShortVector v1 = wide(q, qs + 16).lanewise(VectorOperators.ASHR, shift).and((short) 0xF)
+                        .or(h1.lanewise(VectorOperators.ASHR, sub).and((short) 1).lanewise(VectorOperators.LSHL, 4));
+                ShortVector p = v0.mul(xs(x, xe)).add(v1.mul(xs(x, xe + 16)));             // ≤ 2·31·127 a lane
+                isum = isum.add(smallPairSums(p).mul(Q4K.scaleMin(q, base + 4, sub, false)));
+            }
+            float dx = xd[b];
+            s += half(q, base) * dx * isum.reduceLanes(VectorOperators.ADD) - half(q, base + 2) * dx * mins(q, base + 4, sums, 16 * b);
+        }
+        return s;
+    }
+
+    /** Σ_s m_s·(x's sums over sub-block s): a Q4_K/Q5_K super-block's minimums (scales at q[scales]) against x's. */
+    private static int mins(byte[] q, int scales, int[] sums, int g) {
+        int m = 0;
+        for (int sub = 0; sub < 8; sub++) m += Q4K.scaleMin(q, scales, sub, true) * (sums[g + 2 * sub] + sums[g + 2 * sub + 1]);
+        return m;
+    }
+
+    /**
+     * Q6_K: in half h, quarter k, value l (of 32): low 4 bits a nibble of ql[64h + 32(k&amp;1) + l] (high nibble for
+     * k ≥ 2), high 2 bits bits 2k of qh[32h + l]; value = (d·scales[8h + l/16 + 2k])·(q − 32). Per super-block the
+     * integer sums of 16 values times their scales (int lanes), times d_w·d_x; super-blocks summed left to right.
+     */
+    private static float dotQ6K(short[] x, float[] xd, byte[] q, int block, int blocks) {
+        float s = 0f;
+        for (int b = 0; b < blocks; b++) {
+            int ql = (block + b) * Q6K.BLOCK_BYTES;
+            IntVector isum = IntVector.zero(INTS);
+            for (int e = 0; e < 256; e += 32) {                                      // quarter k of half h, two scales
+                int h = e >> 7, k = (e >> 5) & 3, lo = ql + 64 * h + 32 * (k & 1), hi = ql + 128 + 32 * h, sc = ql + 192 + 8 * h + 2 * k;
+                int nibble = 4 * (k >> 1), bits = 2 * k, xe = 256 * b + e;
+                ShortVector v0 = wide(q, lo).lanewise(VectorOperators.ASHR, nibble).and((short) 0xF)
+                        .or(wide(q, hi).lanewise(VectorOperators.ASHR, bits).and((short) 3).lanewise(VectorOperators.LSHL, 4)).sub((short) 32);
+                ShortVector v1 = wide(q, lo + 16).lanewise(VectorOperators.ASHR, nibble).and((short) 0xF)
+                        .or(wide(q, hi + 16).lanewise(VectorOperators.ASHR, bits).and((short) 3).lanewise(VectorOperators.LSHL, 4)).sub((short) 32);
+                isum = isum.add(smallPairSums(v0.mul(xs(x, xe))).mul(q[sc])).add(smallPairSums(v1.mul(xs(x, xe + 16))).mul(q[sc + 1]));  // ≤ 32·127 a lane
+            }
+            s += half(q, ql + 208) * xd[b] * isum.reduceLanes(VectorOperators.ADD);
+        }
+        return s;
+    }
+
+    /** x[i..i + 16) as shorts. */
+    private static ShortVector xs(short[] x, int i) {
+        return ShortVector.fromArray(SHORTS, x, i);
+    }
+}
