@@ -166,7 +166,7 @@ class CompactOneRowTest {
     }
 
     /** Random block bytes with the float16 scales at {@code scaleAt} (within each block) set to random moderate values. */
-    private static byte[] blocks(SplittableRandom rnd, int n, int block, int blockBytes, int... scaleAt) {
+    static byte[] blocks(SplittableRandom rnd, int n, int block, int blockBytes, int... scaleAt) {
         byte[] b = new byte[n / block * blockBytes];
         rnd.nextBytes(b);
         for (int blk = 0; blk < n / block; blk++) {

@@ -45,10 +45,10 @@ public final class KernelFingerprint {
         for (int i = 0; i < r.length; i++) r[i] = x[i % x.length];
         for (WeightStorage w : new WeightStorage[] {Q8_0.quantize(java.util.Arrays.copyOf(x, 160)),
                 Nf4.quantize(java.util.Arrays.copyOf(x, 320)), WeightStorage.Bf16.of(java.util.Arrays.copyOf(x, 160)),
-                new Q5_0(QuantizedDotsTest.blocks(rnd, 160, Q5_0.BLOCK, Q5_0.BLOCK_BYTES, 0), 160),
-                new Q4K(QuantizedDotsTest.blocks(rnd, 1280, Q4K.BLOCK, Q4K.BLOCK_BYTES, 0, 2), 1280),
-                new Q5K(QuantizedDotsTest.blocks(rnd, 1280, Q5K.BLOCK, Q5K.BLOCK_BYTES, 0, 2), 1280),
-                new Q6K(QuantizedDotsTest.blocks(rnd, 1280, Q6K.BLOCK, Q6K.BLOCK_BYTES, 208), 1280)}) {
+                new Q5_0(CompactOneRowTest.blocks(rnd, 160, Q5_0.BLOCK, Q5_0.BLOCK_BYTES, 0), 160),
+                new Q4K(CompactOneRowTest.blocks(rnd, 1280, Q4K.BLOCK, Q4K.BLOCK_BYTES, 0, 2), 1280),
+                new Q5K(CompactOneRowTest.blocks(rnd, 1280, Q5K.BLOCK, Q5K.BLOCK_BYTES, 0, 2), 1280),
+                new Q6K(CompactOneRowTest.blocks(rnd, 1280, Q6K.BLOCK, Q6K.BLOCK_BYTES, 208), 1280)}) {
             k.gemmABt(q, 0, 5, r, 7, w.size() / 5, w, 0, w.size() / 5, 1, 5, w.size() / 5, false);
             for (float v : q) append(out, v);
         }

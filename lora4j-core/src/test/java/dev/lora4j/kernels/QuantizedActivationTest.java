@@ -110,8 +110,8 @@ class QuantizedActivationTest {
     void nonFiniteActivationsGiveNaN() {
         SplittableRandom rnd = new SplittableRandom(9);
         int k = 512;
-        WeightStorage q4k = new Q4K(QuantizedDotsTest.blocks(rnd, 2 * k, Q4K.BLOCK, Q4K.BLOCK_BYTES, 0, 2), 2 * k);
-        WeightStorage q8 = new Q8_0(QuantizedDotsTest.blocks(rnd, 2 * k, Q8_0.BLOCK, Q8_0.BLOCK_BYTES, 0), 2 * k);
+        WeightStorage q4k = new Q4K(CompactOneRowTest.blocks(rnd, 2 * k, Q4K.BLOCK, Q4K.BLOCK_BYTES, 0, 2), 2 * k);
+        WeightStorage q8 = new Q8_0(CompactOneRowTest.blocks(rnd, 2 * k, Q8_0.BLOCK, Q8_0.BLOCK_BYTES, 0), 2 * k);
         for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
             float[] x = new float[k];
             for (int i = 0; i < k; i++) x[i] = (float) rnd.nextGaussian();

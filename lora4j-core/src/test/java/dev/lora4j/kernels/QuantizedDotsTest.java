@@ -31,12 +31,12 @@ class QuantizedDotsTest {
     private static final int[] SMALL_BLOCKS = {32, 256, 896, 4864}, K_BLOCKS = {256, 768, 4864};
 
     private static final List<Format> FORMATS = List.of(
-            new Format("Q8_0", Q8_0.BLOCK, SMALL_BLOCKS, (r, n) -> new Q8_0(blocks(r, n, Q8_0.BLOCK, Q8_0.BLOCK_BYTES, 0), n)),
-            new Format("Q4_0", Q4_0.BLOCK, SMALL_BLOCKS, (r, n) -> new Q4_0(blocks(r, n, Q4_0.BLOCK, Q4_0.BLOCK_BYTES, 0), n)),
-            new Format("Q5_0", Q5_0.BLOCK, SMALL_BLOCKS, (r, n) -> new Q5_0(blocks(r, n, Q5_0.BLOCK, Q5_0.BLOCK_BYTES, 0), n)),
-            new Format("Q4_K", Q4K.BLOCK, K_BLOCKS, (r, n) -> new Q4K(blocks(r, n, Q4K.BLOCK, Q4K.BLOCK_BYTES, 0, 2), n)),
-            new Format("Q5_K", Q5K.BLOCK, K_BLOCKS, (r, n) -> new Q5K(blocks(r, n, Q5K.BLOCK, Q5K.BLOCK_BYTES, 0, 2), n)),
-            new Format("Q6_K", Q6K.BLOCK, K_BLOCKS, (r, n) -> new Q6K(blocks(r, n, Q6K.BLOCK, Q6K.BLOCK_BYTES, 208), n)));
+            new Format("Q8_0", Q8_0.BLOCK, SMALL_BLOCKS, (r, n) -> new Q8_0(CompactOneRowTest.blocks(r, n, Q8_0.BLOCK, Q8_0.BLOCK_BYTES, 0), n)),
+            new Format("Q4_0", Q4_0.BLOCK, SMALL_BLOCKS, (r, n) -> new Q4_0(CompactOneRowTest.blocks(r, n, Q4_0.BLOCK, Q4_0.BLOCK_BYTES, 0), n)),
+            new Format("Q5_0", Q5_0.BLOCK, SMALL_BLOCKS, (r, n) -> new Q5_0(CompactOneRowTest.blocks(r, n, Q5_0.BLOCK, Q5_0.BLOCK_BYTES, 0), n)),
+            new Format("Q4_K", Q4K.BLOCK, K_BLOCKS, (r, n) -> new Q4K(CompactOneRowTest.blocks(r, n, Q4K.BLOCK, Q4K.BLOCK_BYTES, 0, 2), n)),
+            new Format("Q5_K", Q5K.BLOCK, K_BLOCKS, (r, n) -> new Q5K(CompactOneRowTest.blocks(r, n, Q5K.BLOCK, Q5K.BLOCK_BYTES, 0, 2), n)),
+            new Format("Q6_K", Q6K.BLOCK, K_BLOCKS, (r, n) -> new Q6K(CompactOneRowTest.blocks(r, n, Q6K.BLOCK, Q6K.BLOCK_BYTES, 208), n)));
 
     @Test
     void integerBlockDotsAreTheProductWithTheQuantizedActivation() {
@@ -122,19 +122,5 @@ class QuantizedDotsTest {
             Gemm.abt(got, 0, n, a, 0, k, w, 0, k, m, n, k, false);
             assertArrayEquals(want, got, "m=" + m);
         }
-    }
-
-    /** Random block bytes with the float16 scales at {@code scaleAt} (within each block) set to random moderate values. */
-    static byte[] blocks(SplittableRandom rnd, int n, int block, int blockBytes, int... scaleAt) {
-        byte[] b = new byte[n / block * blockBytes];
-        rnd.nextBytes(b);
-        for (int blk = 0; blk < n / block; blk++) {
-            for (int at : scaleAt) {
-                short h = Float.floatToFloat16((float) ((rnd.nextDouble() * 2 - 1) * 0.05));
-                b[blk * blockBytes + at] = (byte) h;
-                b[blk * blockBytes + at + 1] = (byte) (h >> 8);
-            }
-        }
-        return b;
     }
 }
