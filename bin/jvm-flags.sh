@@ -5,7 +5,3 @@
 jvm_flags=(--add-modules=jdk.incubator.vector -XX:MaxRAMPercentage=75 -XX:+UseParallelGC -XX:MinHeapFreeRatio=5
            -XX:MaxHeapFreeRatio=20 --enable-native-access=ALL-UNNAMED -Djava.awt.headless=true "-Dlora4j.home=$1")
 if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then jvm_flags+=(-XX:UseAVX=3); fi
-# Decoding's products on ggml blocks exact (WeightDots) rather than llama.cpp's integer dots (QuantizedDots): in some
-# JVM runs C2 leaves QuantizedDots' vector code unintrinsified and a q4_K decode falls from ~18 to ~2.2 tokens/s
-# (BENCHMARKS.md, issue 17). LORA4J_JAVA_OPTS=-Dlora4j.exactDots=false, which comes later, opts back in.
-jvm_flags+=(-Dlora4j.exactDots=true)

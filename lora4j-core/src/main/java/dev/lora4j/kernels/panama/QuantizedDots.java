@@ -17,6 +17,10 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+
 /**
  * Batch-1 decoding's product with a ggml block weight as llama.cpp computes it: x quantized once per product
  * ({@link QuantizedActivation}: Q8_0 for Q8_0/Q4_0/Q5_0 weights, Q8_K for the k-quants), then per row and block an
@@ -30,11 +34,11 @@ import jdk.incubator.vector.VectorSpecies;
  * code. Fixed 256-bit shapes, used where the preferred species is at least that wide (AVX2, AVX-512); narrower
  * machines take {@link QuantizedActivation#dot}, which computes the same products in plain loops.
  *
- * <p>Vector code here must stay in methods C2 inlines whole: past its node budget for one compilation a helper taking
- * or returning vectors is called instead, and its vectors are boxed (10× slower). So each format is one method with one
- * loop body, and the k-quants' minimums and scales are scalar helpers. Scales and Q5_0's high bits are assembled from
- * bytes: a byteArrayViewVarHandle that C2 did not inline (JFR: 31 % of a q4_K decode in its index check) made a
- * 24-layer Qwen2.5-0.5B-shaped q4_K file decode at 2.2 tokens/s.
+ * <p>Vector code here must stay in compilations within C2's node budget: past it, a vector operation or a helper taking
+ * or returning vectors is called instead of compiled in, and its vectors are boxed (5–10× slower). So each format is
+ * one method with one loop body, reached through its own method handle ({@link #ROWS}) so that no compilation holds
+ * two formats' kernels, and the k-quants' minimums and scales are scalar helpers. Scales and Q5_0's high bits are
+ * assembled from bytes (a byteArrayViewVarHandle's index check was left uninlined in one profile).
  */
 final class QuantizedDots {
     private static final VectorSpecies<Byte> BYTES = ByteVector.SPECIES_128;
@@ -49,10 +53,25 @@ final class QuantizedDots {
 
     private QuantizedDots() {}
 
-    /** One row's dot product: blocks weight blocks from {@code block} on, with x's blocks from 0 on. */
-    @FunctionalInterface
-    private interface RowDot {
-        float dot(short[] x, float[] xd, int[] sums, byte[] q, int block, int blocks);
+    /**
+     * Each format's row loop, {@code rowsQ8_0} .. {@code rowsQ6K}, as method handles: a call through a handle that is not a
+     * constant is never inlined, so each format's kernel is compiled on its own. When one call site led to two formats
+     * (a file of Q5_0 and Q4_K rows), C2 inlined both kernels into {@link #gemv}, ran past its node budget and left some
+     * of their vector operations as calls to the Vector API's Java fallbacks: a q4_K decode at 4 tokens/s instead of 33,
+     * in some JVM runs and not others (whichever formats the call site's profile had seen when gemv was compiled).
+     */
+    private static final MethodHandle[] ROWS;
+
+    static {
+        MethodType type = MethodType.methodType(void.class, float[].class, int.class, boolean.class, QuantizedActivation.class,
+                byte[].class, int.class, int.class, int.class, int.class);
+        String[] names = {"rowsQ8_0", "rowsQ4_0", "rowsQ5_0", "rowsQ4K", "rowsQ5K", "rowsQ6K"};
+        ROWS = new MethodHandle[names.length];
+        try {
+            for (int i = 0; i < names.length; i++) ROWS[i] = MethodHandles.lookup().findStatic(QuantizedDots.class, names[i], type);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     /**
@@ -70,20 +89,59 @@ final class QuantizedDots {
             }
             return;
         }
-        RowDot dot = switch (w) {                           // chosen once: a type switch per row costs as much as a row
-            case Q8_0 ignored -> (v, d, sums, q, block, blocks) -> dotQ8_0(v, d, q, block, blocks);
-            case Q4_0 ignored -> (v, d, sums, q, block, blocks) -> dotQ4_0(v, d, q, block, blocks);
-            case Q5_0 ignored -> (v, d, sums, q, block, blocks) -> dotQ5_0(v, d, q, block, blocks);
-            case Q4K ignored -> QuantizedDots::dotQ4K;
-            case Q5K ignored -> QuantizedDots::dotQ5K;
-            case Q6K ignored -> (v, d, sums, q, block, blocks) -> dotQ6K(v, d, q, block, blocks);
+        int format = switch (w) {
+            case Q8_0 ignored -> 0;
+            case Q4_0 ignored -> 1;
+            case Q5_0 ignored -> 2;
+            case Q4K ignored -> 3;
+            case Q5K ignored -> 4;
+            case Q6K ignored -> 5;
             default -> throw new IllegalArgumentException(w.getClass().getSimpleName() + " has no integer dot product");
         };
         byte[] q = ((BlockStorage) w).blocksInPlace();
-        for (int j = 0; j < n; j++) {
-            float s = dot.dot(a.values(), a.scales(), a.sums(), q, (off + j * stride) / kind.block, k / kind.block);
-            c[cOff + j] = accumulate ? c[cOff + j] + s : s;
+        try {
+            ROWS[format].invokeExact(c, cOff, accumulate, a, q, off / kind.block, stride / kind.block, n, k / kind.block);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new AssertionError(e);                     // the row loops throw nothing checked
         }
+    }
+
+    // Row j's blocks start at block + j·stride; c[cOff + j] (+)= its dot product with x's blocks.
+
+    private static void rowsQ8_0(float[] c, int cOff, boolean accumulate, QuantizedActivation a, byte[] q, int block,
+                                 int stride, int n, int blocks) {
+        for (int j = 0; j < n; j++) store(c, cOff + j, dotQ8_0(a.values(), a.scales(), q, block + j * stride, blocks), accumulate);
+    }
+
+    private static void rowsQ4_0(float[] c, int cOff, boolean accumulate, QuantizedActivation a, byte[] q, int block,
+                                 int stride, int n, int blocks) {
+        for (int j = 0; j < n; j++) store(c, cOff + j, dotQ4_0(a.values(), a.scales(), q, block + j * stride, blocks), accumulate);
+    }
+
+    private static void rowsQ5_0(float[] c, int cOff, boolean accumulate, QuantizedActivation a, byte[] q, int block,
+                                 int stride, int n, int blocks) {
+        for (int j = 0; j < n; j++) store(c, cOff + j, dotQ5_0(a.values(), a.scales(), q, block + j * stride, blocks), accumulate);
+    }
+
+    private static void rowsQ4K(float[] c, int cOff, boolean accumulate, QuantizedActivation a, byte[] q, int block,
+                                int stride, int n, int blocks) {
+        for (int j = 0; j < n; j++) store(c, cOff + j, dotQ4K(a.values(), a.scales(), a.sums(), q, block + j * stride, blocks), accumulate);
+    }
+
+    private static void rowsQ5K(float[] c, int cOff, boolean accumulate, QuantizedActivation a, byte[] q, int block,
+                                int stride, int n, int blocks) {
+        for (int j = 0; j < n; j++) store(c, cOff + j, dotQ5K(a.values(), a.scales(), a.sums(), q, block + j * stride, blocks), accumulate);
+    }
+
+    private static void rowsQ6K(float[] c, int cOff, boolean accumulate, QuantizedActivation a, byte[] q, int block,
+                                int stride, int n, int blocks) {
+        for (int j = 0; j < n; j++) store(c, cOff + j, dotQ6K(a.values(), a.scales(), q, block + j * stride, blocks), accumulate);
+    }
+
+    private static void store(float[] c, int i, float s, boolean accumulate) {
+        c[i] = accumulate ? c[i] + s : s;
     }
 
     /** The 16 bytes at q[p], sign-extended to shorts. */
