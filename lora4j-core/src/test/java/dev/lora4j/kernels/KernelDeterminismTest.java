@@ -24,6 +24,9 @@ class KernelDeterminismTest {
 
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(), "-Xint"));
         if (ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()) cmd.add("--add-modules=jdk.incubator.vector");
+        for (String arg : ProcessHandle.current().info().arguments().orElse(new String[0])) {
+            if (arg.startsWith("-XX:UseAVX")) cmd.add(arg);                          // the same vector width
+        }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), KernelFingerprint.class.getName()));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String interpreted = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();

@@ -55,7 +55,7 @@ class KernelParityTest {
         SplittableRandom rnd = new SplittableRandom(7);
         for (int m : SIZES) {
             for (int n : SIZES) {
-                for (int kk : new int[] {1, 5, 16, 33, 100}) {
+                for (int kk : new int[] {1, 5, 16, 33, 100, 300}) {             // 300: two KC panels
                     boolean acc = ((m + n + kk) & 1) == 0;
                     int lda = (aTransposed ? m : kk) + 3, ldb = Math.max(n, kk) + 5, ldc = n + 2;
                     float[] a = random(rnd, 2 + lda * Math.max(m, kk) + 8);

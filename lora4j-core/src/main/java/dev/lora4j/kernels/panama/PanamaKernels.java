@@ -13,8 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@link Kernels} on the Vector API, sized by the preferred species (512-bit with -XX:UseAVX=3 on
  * AVX-512 machines, else 256-bit). The three GEMM forms share one BLIS-style routine: B is packed, a
- * panel of {@link #KC} × NR at a time (NR = two vectors), into a k-major buffer, and a 6 × NR register
- * micro-kernel (12 accumulators) runs the k loop over it with A broadcast element by element; A is read
+ * panel of {@link #KC} × NR at a time, into a k-major buffer, and a 6 × NR register micro-kernel runs the k loop over
+ * it with A broadcast element by element: NR is four vectors with 512-bit vectors (24 accumulators of AVX-512's 32
+ * registers, so each broadcast of A feeds four FMAs) and two otherwise (12 accumulators of AVX2's 16); A is read
  * in place through row and column strides, so A·B, A·Bᵀ and Aᵀ·B differ only in strides. Tails run a
  * one-row kernel; columns beyond N are zero in the panel and never stored. Outputs with few columns (LoRA's r) are
  * per-row dot products instead, and one-row products (decoding) read B in place: ggml's block formats as llama.cpp
@@ -26,7 +27,8 @@ import jdk.incubator.vector.VectorSpecies;
 public final class PanamaKernels implements Kernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    private static final int NR = 2 * L;
+    /** Columns of the micro-kernel: four vectors where there are 32 vector registers (AVX-512), else two. */
+    private static final int NR = (S.vectorBitSize() >= 512 ? 4 : 2) * L;
     private static final int MR = 6;
     private static final int KC = 256;
     private static final ThreadLocal<float[]> PANEL = ThreadLocal.withInitial(() -> new float[KC * NR]);
@@ -95,7 +97,7 @@ public final class PanamaKernels implements Kernels {
             if (!accumulate) for (int i = 0; i < m; i++) java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
             return;
         }
-        boolean thin = n < NR && m >= 2 * NR, oneRow = m == 1 && (bCs == 1 || bRs == 1);
+        boolean thin = n < 2 * L && m >= 4 * L, oneRow = m == 1 && (bCs == 1 || bRs == 1);
         if (b == null && oneRow) {                           // decoding on a compact weight: widened in registers
             gemv(c, cOff, a, aOff, aCs, bs, bOff, bRs, bCs, n, k, accumulate);
             return;
@@ -138,8 +140,10 @@ public final class PanamaKernels implements Kernels {
                 boolean acc = accumulate || p0 > 0;
                 int aBase = aOff + p0 * aCs, cBase = cOff + j0;
                 int i = 0;
-                if (nr == NR) {
-                    for (; i + MR <= m; i += MR) micro6(c, cBase + i * ldc, ldc, a, aBase + i * aRs, aRs, aCs, panel, kc, acc);
+                if (nr == NR && NR == 4 * L) {
+                    for (; i + MR <= m; i += MR) micro6x4(c, cBase + i * ldc, ldc, a, aBase + i * aRs, aRs, aCs, panel, kc, acc);
+                } else if (nr == NR) {
+                    for (; i + MR <= m; i += MR) micro6x2(c, cBase + i * ldc, ldc, a, aBase + i * aRs, aRs, aCs, panel, kc, acc);
                 }
                 for (; i < m; i++) micro1(c, cBase + i * ldc, a, aBase + i * aRs, aCs, panel, kc, nr, acc);
             }
@@ -306,8 +310,8 @@ public final class PanamaKernels implements Kernels {
         }
     }
 
-    /** Six full rows × NR columns. */
-    private static void micro6(float[] c, int cOff, int ldc, float[] a, int aOff, int aRs, int aCs,
+    /** Six full rows × NR = 2L columns. */
+    private static void micro6x2(float[] c, int cOff, int ldc, float[] a, int aOff, int aRs, int aCs,
                                float[] panel, int kc, boolean acc) {
         FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
         if (acc) {
@@ -361,25 +365,90 @@ public final class PanamaKernels implements Kernels {
         c51.intoArray(c, cOff + 5 * ldc + L);
     }
 
-    /** One row × nr ≤ NR columns (row and column tails). */
-    private static void micro1(float[] c, int cOff, float[] a, int aOff, int aCs, float[] panel, int kc, int nr, boolean acc) {
-        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S);
-        for (int p = 0, ap = aOff; p < kc; p++, ap += aCs) {
-            FloatVector x = FloatVector.broadcast(S, a[ap]);
-            c0 = x.fma(FloatVector.fromArray(S, panel, p * NR), c0);
-            c1 = x.fma(FloatVector.fromArray(S, panel, p * NR + L), c1);
-        }
-        if (nr == NR && acc) {
-            c0.add(FloatVector.fromArray(S, c, cOff)).intoArray(c, cOff);
-            c1.add(FloatVector.fromArray(S, c, cOff + L)).intoArray(c, cOff + L);
-        } else if (nr == NR) {
-            c0.intoArray(c, cOff);
-            c1.intoArray(c, cOff + L);
+    /** Six full rows × NR = 4L columns. */
+    private static void micro6x4(float[] c, int cOff, int ldc, float[] a, int aOff, int aRs, int aCs,
+                                 float[] panel, int kc, boolean acc) {
+        FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33, c40, c41, c42, c43,
+                c50, c51, c52, c53;
+        if (acc) {
+            int r = cOff;
+            c00 = FloatVector.fromArray(S, c, r); c01 = FloatVector.fromArray(S, c, r + L);
+            c02 = FloatVector.fromArray(S, c, r + 2 * L); c03 = FloatVector.fromArray(S, c, r + 3 * L);
+            r += ldc;
+            c10 = FloatVector.fromArray(S, c, r); c11 = FloatVector.fromArray(S, c, r + L);
+            c12 = FloatVector.fromArray(S, c, r + 2 * L); c13 = FloatVector.fromArray(S, c, r + 3 * L);
+            r += ldc;
+            c20 = FloatVector.fromArray(S, c, r); c21 = FloatVector.fromArray(S, c, r + L);
+            c22 = FloatVector.fromArray(S, c, r + 2 * L); c23 = FloatVector.fromArray(S, c, r + 3 * L);
+            r += ldc;
+            c30 = FloatVector.fromArray(S, c, r); c31 = FloatVector.fromArray(S, c, r + L);
+            c32 = FloatVector.fromArray(S, c, r + 2 * L); c33 = FloatVector.fromArray(S, c, r + 3 * L);
+            r += ldc;
+            c40 = FloatVector.fromArray(S, c, r); c41 = FloatVector.fromArray(S, c, r + L);
+            c42 = FloatVector.fromArray(S, c, r + 2 * L); c43 = FloatVector.fromArray(S, c, r + 3 * L);
+            r += ldc;
+            c50 = FloatVector.fromArray(S, c, r); c51 = FloatVector.fromArray(S, c, r + L);
+            c52 = FloatVector.fromArray(S, c, r + 2 * L); c53 = FloatVector.fromArray(S, c, r + 3 * L);
         } else {
-            float[] t = TAIL.get();
-            c0.intoArray(t, 0);
-            c1.intoArray(t, L);
-            for (int j = 0; j < nr; j++) c[cOff + j] = acc ? c[cOff + j] + t[j] : t[j];
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = c40 = c41 = c42
+                    = c43 = c50 = c51 = c52 = c53 = FloatVector.zero(S);
+        }
+        for (int p = 0, ap = aOff; p < kc; p++, ap += aCs) {
+            int o = p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, panel, o), b1 = FloatVector.fromArray(S, panel, o + L);
+            FloatVector b2 = FloatVector.fromArray(S, panel, o + 2 * L), b3 = FloatVector.fromArray(S, panel, o + 3 * L);
+            FloatVector x = FloatVector.broadcast(S, a[ap]);
+            c00 = x.fma(b0, c00); c01 = x.fma(b1, c01); c02 = x.fma(b2, c02); c03 = x.fma(b3, c03);
+            x = FloatVector.broadcast(S, a[ap + aRs]);
+            c10 = x.fma(b0, c10); c11 = x.fma(b1, c11); c12 = x.fma(b2, c12); c13 = x.fma(b3, c13);
+            x = FloatVector.broadcast(S, a[ap + 2 * aRs]);
+            c20 = x.fma(b0, c20); c21 = x.fma(b1, c21); c22 = x.fma(b2, c22); c23 = x.fma(b3, c23);
+            x = FloatVector.broadcast(S, a[ap + 3 * aRs]);
+            c30 = x.fma(b0, c30); c31 = x.fma(b1, c31); c32 = x.fma(b2, c32); c33 = x.fma(b3, c33);
+            x = FloatVector.broadcast(S, a[ap + 4 * aRs]);
+            c40 = x.fma(b0, c40); c41 = x.fma(b1, c41); c42 = x.fma(b2, c42); c43 = x.fma(b3, c43);
+            x = FloatVector.broadcast(S, a[ap + 5 * aRs]);
+            c50 = x.fma(b0, c50); c51 = x.fma(b1, c51); c52 = x.fma(b2, c52); c53 = x.fma(b3, c53);
+        }
+        int r = cOff;
+        c00.intoArray(c, r); c01.intoArray(c, r + L); c02.intoArray(c, r + 2 * L); c03.intoArray(c, r + 3 * L);
+        r += ldc;
+        c10.intoArray(c, r); c11.intoArray(c, r + L); c12.intoArray(c, r + 2 * L); c13.intoArray(c, r + 3 * L);
+        r += ldc;
+        c20.intoArray(c, r); c21.intoArray(c, r + L); c22.intoArray(c, r + 2 * L); c23.intoArray(c, r + 3 * L);
+        r += ldc;
+        c30.intoArray(c, r); c31.intoArray(c, r + L); c32.intoArray(c, r + 2 * L); c33.intoArray(c, r + 3 * L);
+        r += ldc;
+        c40.intoArray(c, r); c41.intoArray(c, r + L); c42.intoArray(c, r + 2 * L); c43.intoArray(c, r + 3 * L);
+        r += ldc;
+        c50.intoArray(c, r); c51.intoArray(c, r + L); c52.intoArray(c, r + 2 * L); c53.intoArray(c, r + 3 * L);
+    }
+
+    /**
+     * One row × nr ≤ NR columns (row and column tails): two vectors of columns at a time, each column's sum from zero
+     * in p order, then added to C.
+     */
+    private static void micro1(float[] c, int cOff, float[] a, int aOff, int aCs, float[] panel, int kc, int nr, boolean acc) {
+        for (int v = 0; v < NR && v < nr; v += 2 * L) {
+            FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S);
+            for (int p = 0, ap = aOff, o = v; p < kc; p++, ap += aCs, o += NR) {
+                FloatVector x = FloatVector.broadcast(S, a[ap]);
+                c0 = x.fma(FloatVector.fromArray(S, panel, o), c0);
+                c1 = x.fma(FloatVector.fromArray(S, panel, o + L), c1);
+            }
+            int cv = cOff + v, w = nr - v;                   // columns of C from cv on, w of them left
+            if (w >= 2 * L && acc) {
+                c0.add(FloatVector.fromArray(S, c, cv)).intoArray(c, cv);
+                c1.add(FloatVector.fromArray(S, c, cv + L)).intoArray(c, cv + L);
+            } else if (w >= 2 * L) {
+                c0.intoArray(c, cv);
+                c1.intoArray(c, cv + L);
+            } else {
+                float[] t = TAIL.get();
+                c0.intoArray(t, 0);
+                c1.intoArray(t, L);
+                for (int j = 0; j < w; j++) c[cv + j] = acc ? c[cv + j] + t[j] : t[j];
+            }
         }
     }
 
