@@ -34,15 +34,8 @@ record AttentionHead(float[] q, int qo, int ldq, float[] k, int ko, int ldk, flo
             K.gemmABt(P, 0, n, q, qo + i0 * ldq, ldq, k, ko + lo * ldk, ldk, i1 - i0, n, HD, false);   // q·kᵀ (rows, n)
             for (int i = i0; i < i1; i++) {
                 int row = (i - i0) * n, a = GroupedQueryAttention.first(i, window) - lo, b = i - lo;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = a; j <= b; j++) max = Math.max(max, P[row + j] * scale);
-                float sum = 0f;
-                for (int j = a; j <= b; j++) {
-                    float e = (float) Math.exp(P[row + j] * scale - max);
-                    P[row + j] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
+                float max = probabilities(K, P, row + a, b - a + 1);
+                float inv = 1f / K.expShiftSum(P, row + a, b - a + 1, max);
                 stats[so + 2 * i] = max;
                 stats[so + 2 * i + 1] = inv;
                 for (int j = 0; j < n; j++) {
@@ -68,13 +61,13 @@ record AttentionHead(float[] q, int qo, int ldq, float[] k, int ko, int ldk, flo
             for (int i = i0; i < i1; i++) {
                 int row = (i - i0) * n, a = GroupedQueryAttention.first(i, window) - lo, b = i - lo;
                 float max = stats[so + 2 * i], inv = stats[so + 2 * i + 1];
-                float dot = 0f;
-                for (int j = a; j <= b; j++) {
-                    float p = (float) Math.exp(buf[row + j] * scale - max) * inv;        // P, the forward's bits
-                    buf[row + j] = p;
-                    if (dropout > 0f) buf[dPOff + row + j] *= buf[maskOff + j] = mask(i, lo + j);
-                    dot += p * buf[dPOff + row + j];
+                probabilities(K, buf, row + a, b - a + 1);
+                K.expShiftSum(buf, row + a, b - a + 1, max);
+                K.scale(buf, row + a, b - a + 1, inv);                                  // P, the forward's bits
+                if (dropout > 0f) {
+                    for (int j = a; j <= b; j++) buf[dPOff + row + j] *= buf[maskOff + j] = mask(i, lo + j);
                 }
+                float dot = K.dot(buf, row + a, buf, dPOff + row + a, b - a + 1);
                 for (int j = 0; j < n; j++) {
                     boolean seen = j >= a && j <= b;
                     float p = seen ? buf[row + j] : 0f;
@@ -86,6 +79,12 @@ record AttentionHead(float[] q, int qo, int ldq, float[] k, int ko, int ldk, flo
             if (dq != null) K.gemmAB(dq, qo + i0 * ldq, ldq, buf, dPOff, n, k, ko + lo * ldk, ldk, rows, HD, n, true);  // dq += dS·k
             if (dk != null) K.gemmAtB(dk, ko + lo * ldk, ldk, buf, dPOff, n, q, qo + i0 * ldq, ldq, n, HD, rows, true);  // dk += dSᵀ·q
         }
+    }
+
+    /** Scales the n scores at s[off..] by {@link #scale} in place and returns their max. */
+    private float probabilities(Kernels K, float[] s, int off, int n) {
+        K.scale(s, off, n, scale);
+        return K.max(s, off, n);
     }
 
     private float mask(int i, int j) {

@@ -44,16 +44,10 @@ public final class MaskedSelfAttention {
             K.gemmABt(P, p, T, Q, off, C, Kx, off, C, T, T, HS, false);                 // q·kᵀ (T, T)
             for (int i = 0; i < T; i++) {
                 int row = p + i * T;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < T; j++) if (attentionMask[m + j] != 0) max = Math.max(max, P[row + j] * scale);
-                float sum = 0f;
-                for (int j = 0; j < T; j++) {
-                    float e = attentionMask[m + j] != 0 ? (float) Math.exp(P[row + j] * scale - max) : 0f;
-                    P[row + j] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                for (int j = 0; j < T; j++) P[row + j] *= inv;
+                K.scale(P, row, T, scale);
+                for (int j = 0; j < T; j++) if (attentionMask[m + j] == 0) P[row + j] = Float.NEGATIVE_INFINITY;   // exp gives 0
+                float max = K.max(P, row, T);
+                K.scale(P, row, T, 1f / K.expShiftSum(P, row, T, max));
                 if (drop != null) {
                     for (int j = 0; j < T; j++) Pd[row + j] = P[row + j] * drop[row + j];
                 }
@@ -72,13 +66,12 @@ public final class MaskedSelfAttention {
                     float[] dP = Ops.scratch(T * T);
                     K.gemmABt(dP, 0, T, dO, off, C, V, off, C, T, T, HS, false);                // dPd = dout·vᵀ
                     for (int i = 0; i < T; i++) {
-                        int row = i * T;
+                        int row = i * T, pr = p + row;
                         if (drop != null) {
-                            for (int j = 0; j < T; j++) dP[row + j] *= drop[p + row + j];
+                            for (int j = 0; j < T; j++) dP[row + j] *= drop[pr + j];
                         }
-                        float dot = 0f;
-                        for (int j = 0; j < T; j++) dot += P[p + row + j] * dP[row + j];
-                        for (int j = 0; j < T; j++) dP[row + j] = P[p + row + j] * (dP[row + j] - dot) * scale;
+                        float dot = K.dot(P, pr, dP, row, T);
+                        for (int j = 0; j < T; j++) dP[row + j] = P[pr + j] * (dP[row + j] - dot) * scale;
                     }
                     if (dQ != null) K.gemmAB(dQ, off, C, dP, 0, T, Kx, off, C, T, HS, T, true);      // dq += dS·k
                     if (dK != null) K.gemmAtB(dK, off, C, dP, 0, T, Q, off, C, T, HS, T, true);      // dk += dSᵀ·q

@@ -10,13 +10,18 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+
 /**
  * {@link Kernels} on the Vector API, sized by the preferred species (512-bit with -XX:UseAVX=3 on
  * AVX-512 machines, else 256-bit). The three GEMM forms share one BLIS-style routine: B is packed, a
  * panel of {@link #KC} × NR at a time, into a k-major buffer, and a 6 × NR register micro-kernel runs the k loop over
  * it with A broadcast element by element: NR is four vectors with 512-bit vectors (24 accumulators of AVX-512's 32
  * registers, so each broadcast of A feeds four FMAs) and two otherwise (12 accumulators of AVX2's 16); A is read
- * in place through row and column strides, so A·B, A·Bᵀ and Aᵀ·B differ only in strides. Tails run a
+ * in place through row and column strides, so A·B, A·Bᵀ and Aᵀ·B differ only in strides. A last panel of two to four
+ * vectors (an attention head of 32 columns) runs its first two vectors in the 6 × 2 kernel. Tails run a
  * one-row kernel; columns beyond N are zero in the panel and never stored. Outputs with few columns (LoRA's r) are
  * per-row dot products instead, and one-row products (decoding) read B in place: ggml's block formats as llama.cpp
  * does, integer dot products with the row quantized to 8 bits ({@link QuantizedDots}), other compact formats (and
@@ -37,6 +42,27 @@ public final class PanamaKernels implements Kernels {
     private static final ThreadLocal<float[]> THIN = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> GATHER = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> COLUMNS = ThreadLocal.withInitial(() -> new float[0]);
+    /** Values per run of {@link #geluErfBackward}'s two passes. */
+    private static final int RUN_LENGTH = 2048;
+    private static final ThreadLocal<float[]> CDFS = ThreadLocal.withInitial(() -> new float[RUN_LENGTH]);
+    /**
+     * {@link #cdfPass} and {@link #geluGradientPass} through method handles that are not constants, so C2 compiles each
+     * on its own: inlined into one compilation, their two exps ran past C2's node budget and some vector operations were
+     * left as calls on boxed vectors (the GELU backward at a fraction of its speed).
+     */
+    private static final MethodHandle[] GELU_BACKWARD;
+
+    static {
+        MethodHandles.Lookup lookup = MethodHandles.lookup();
+        try {
+            GELU_BACKWARD = new MethodHandle[] {
+                    lookup.findStatic(PanamaKernels.class, "cdfPass", MethodType.methodType(void.class, float[].class, float[].class, int.class, int.class)),
+                    lookup.findStatic(PanamaKernels.class, "geluGradientPass", MethodType.methodType(void.class, float[].class, float[].class,
+                            float[].class, float[].class, int.class, int.class))};
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private final boolean exactDots;
 
     /** The default kernels: one-row products on ggml block weights quantize the activations ({@link QuantizedDots}). */
@@ -139,13 +165,16 @@ public final class PanamaKernels implements Kernels {
                 else pack(panel, bs, bOff + p0 * bRs + j0 * bCs, bRs, bCs, kc, nr);
                 boolean acc = accumulate || p0 > 0;
                 int aBase = aOff + p0 * aCs, cBase = cOff + j0;
-                int i = 0;
+                int i = 0, done = 0;                         // rows [0, i) done in columns [0, done)
                 if (nr == NR && NR == 4 * L) {
                     for (; i + MR <= m; i += MR) micro6x4(c, cBase + i * ldc, ldc, a, aBase + i * aRs, aRs, aCs, panel, kc, acc);
-                } else if (nr == NR) {
+                    done = nr;
+                } else if (nr >= 2 * L) {                    // a panel's first two vectors (a head of 32 columns at 512 bits)
                     for (; i + MR <= m; i += MR) micro6x2(c, cBase + i * ldc, ldc, a, aBase + i * aRs, aRs, aCs, panel, kc, acc);
+                    done = 2 * L;
                 }
-                for (; i < m; i++) micro1(c, cBase + i * ldc, a, aBase + i * aRs, aCs, panel, kc, nr, acc);
+                for (int r = 0; r < i && done < nr; r++) micro1(c, cBase + r * ldc, a, aBase + r * aRs, aCs, panel, kc, done, nr, acc);
+                for (; i < m; i++) micro1(c, cBase + i * ldc, a, aBase + i * aRs, aCs, panel, kc, 0, nr, acc);
             }
         }
     }
@@ -425,11 +454,12 @@ public final class PanamaKernels implements Kernels {
     }
 
     /**
-     * One row × nr ≤ NR columns (row and column tails): two vectors of columns at a time, each column's sum from zero
+     * One row × columns [from, nr), nr ≤ NR (row and column tails): two vectors of columns at a time, each column's sum from zero
      * in p order, then added to C.
      */
-    private static void micro1(float[] c, int cOff, float[] a, int aOff, int aCs, float[] panel, int kc, int nr, boolean acc) {
-        for (int v = 0; v < NR && v < nr; v += 2 * L) {
+    private static void micro1(float[] c, int cOff, float[] a, int aOff, int aCs, float[] panel, int kc, int from, int nr,
+                               boolean acc) {
+        for (int v = from; v < NR && v < nr; v += 2 * L) {
             FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S);
             for (int p = 0, ap = aOff, o = v; p < kc; p++, ap += aCs, o += NR) {
                 FloatVector x = FloatVector.broadcast(S, a[ap]);
@@ -589,15 +619,37 @@ public final class PanamaKernels implements Kernels {
 
     @Override
     public void geluErfBackward(float[] dx, float[] dy, float[] x, int off, int n) {
-        int i = off;
-        for (int bound = off + S.loopBound(n); i < bound; i += L) {
-            FloatVector v = FloatVector.fromArray(S, x, i);
-            FloatVector pdf = exp(v.mul(v).mul(-0.5f)).mul((float) INV_SQRT_2PI);
-            FloatVector.fromArray(S, dy, i).fma(v.fma(pdf, cdf(v)), FloatVector.fromArray(S, dx, i)).intoArray(dx, i);
+        float[] cdfs = CDFS.get();
+        int bound = off + S.loopBound(n);
+        try {
+            for (int i = off; i < bound; i += RUN_LENGTH) {
+                int len = Math.min(bound - i, RUN_LENGTH);
+                GELU_BACKWARD[0].invokeExact(cdfs, x, i, len);
+                GELU_BACKWARD[1].invokeExact(dx, dy, x, cdfs, i, len);
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new AssertionError(e);                     // the passes throw nothing checked
         }
-        for (; i < off + n; i++) {
+        for (int i = bound; i < off + n; i++) {
             double v = x[i], cdf = 0.5 * (1.0 + ScalarKernels.erf(v * INV_SQRT2));
             dx[i] += (float) (dy[i] * (cdf + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v)));
+        }
+    }
+
+    /** cdfs[j] = Φ(x[off + j]) for j < len, a multiple of L. */
+    private static void cdfPass(float[] cdfs, float[] x, int off, int len) {
+        for (int j = 0; j < len; j += L) cdf(FloatVector.fromArray(S, x, off + j)).intoArray(cdfs, j);
+    }
+
+    /** dx += dy·(Φ(x) + x·φ(x)) over [off, off + len), Φ(x) from {@code cdfs}. */
+    private static void geluGradientPass(float[] dx, float[] dy, float[] x, float[] cdfs, int off, int len) {
+        for (int j = 0; j < len; j += L) {
+            int i = off + j;
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            FloatVector pdf = exp(v.mul(v).mul(-0.5f)).mul((float) INV_SQRT_2PI);
+            FloatVector.fromArray(S, dy, i).fma(v.fma(pdf, FloatVector.fromArray(S, cdfs, j)), FloatVector.fromArray(S, dx, i)).intoArray(dx, i);
         }
     }
 

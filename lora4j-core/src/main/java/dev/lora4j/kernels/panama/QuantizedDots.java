@@ -13,6 +13,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -20,6 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 /**
  * Batch-1 decoding's product with a ggml block weight as llama.cpp computes it: x quantized once per product
@@ -46,9 +49,9 @@ final class QuantizedDots {
     private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_256;
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_256;
     private static final boolean SUPPORTED = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
-    /** Lane l holds 1 {@literal <<} l: Q5_0's fifth bits, bit l of a 16-bit half of qh for value l. */
-    private static final ShortVector BIT = ShortVector.broadcast(SHORTS, (short) 1).lanewise(VectorOperators.LSHL, ShortVector.zero(SHORTS).addIndex(1));
     private static final VectorShuffle<Float> HALVES = VectorShuffle.fromOp(FLOATS, i -> i ^ 4), QUARTERS = VectorShuffle.fromOp(FLOATS, i -> i ^ 2);
+    private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final ThreadLocal<QuantizedActivation> ACTIVATION = ThreadLocal.withInitial(QuantizedActivation::new);
 
     private QuantizedDots() {}
@@ -170,7 +173,7 @@ final class QuantizedDots {
 
     /** The float16 at q[i], little-endian, widened. */
     private static float half(byte[] q, int i) {
-        return Float.float16ToFloat((short) ((q[i] & 0xFF) | (q[i + 1] << 8)));   // bytes, not a VarHandle: see the class note
+        return Float.float16ToFloat((short) SHORT_LE.get(q, i));
     }
 
     /** Q8_0: Σ_j q[j]·x[j] per block. */
@@ -202,20 +205,15 @@ final class QuantizedDots {
         FloatVector acc = FloatVector.zero(FLOATS);
         for (int b = 0; b < blocks; b++) {
             int base = (block + b) * Q5_0.BLOCK_BYTES, xb = 32 * b;
-            int qh = (q[base + 2] & 0xFF) | (q[base + 3] & 0xFF) << 8 | (q[base + 4] & 0xFF) << 16 | q[base + 5] << 24;
+            long head = (long) LONG_LE.get(q, base);                                // d, qh, qs[0], qs[1]
+            int qh = (int) (head >>> 16);
             ShortVector qs = wide(q, base + 6);
-            ShortVector lo = fifthBit(qs.and((short) 0xF), (short) qh);
-            ShortVector hi = fifthBit(qs.lanewise(VectorOperators.ASHR, 4).and((short) 0xF), (short) (qh >>> 16));
+            ShortVector lo = qs.and((short) 0xF).sub((short) 16, VectorMask.fromLong(SHORTS, ~qh & 0xFFFF));
+            ShortVector hi = qs.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).sub((short) 16, VectorMask.fromLong(SHORTS, ~qh >>> 16));
             ShortVector p = lo.mul(xs(x, xb)).add(hi.mul(xs(x, xb + 16)));                                       // ≤ 2·16·127
-            acc = ((FloatVector) smallPairSums(p).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FLOATS, half(q, base) * xd[b]), acc);
+            acc = ((FloatVector) smallPairSums(p).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FLOATS, Float.float16ToFloat((short) head) * xd[b]), acc);
         }
         return sum(acc);
-    }
-
-    /** nibble + 16·(bit l of qh) − 16 in lane l: −16 added where the bit is clear. */
-    private static ShortVector fifthBit(ShortVector nibble, short qh) {
-        ShortVector clear = ShortVector.broadcast(SHORTS, qh).and(BIT).compare(VectorOperators.EQ, (short) 0).toVector().reinterpretAsShorts();
-        return nibble.add(clear.and((short) -16));
     }
 
     /**
