@@ -16,8 +16,13 @@ import dev.lora4j.tensor.Workspace;
  * W (V, C) as a tied embedding or lm_head stores it; targets −100 are ignored.
  */
 public final class LmHeadLoss {
-    /** Logit bytes held at once: rows per chunk = this / (4·V). */
-    private static final long CHUNK_BYTES = 8L << 20;
+    /**
+     * Logit bytes held at once, about: a chunk's rows share one packing of W (read whole from memory per chunk), so fewer,
+     * larger chunks spend less of the head's time packing.
+     */
+    private static final long CHUNK_BYTES = 32L << 20;
+    /** The GEMM micro-kernel's rows: chunks of a multiple of them leave no rows to the slower one-row kernel. */
+    private static final int ROW_BLOCK = 6;
 
     private LmHeadLoss() {}
 
@@ -36,7 +41,7 @@ public final class LmHeadLoss {
         WeightStorage W = w.storage();                                          // float32, or a frozen head held compactly
         float[] dxUnit = needsGrad && x.requiresGrad() ? Workspace.floats(x.size()) : null;
         float[] dwUnit = needsGrad && w.requiresGrad() ? Workspace.floats(w.size()) : null;
-        int rows = (int) Math.max(Math.min(N, 2), Math.min(N, CHUNK_BYTES / (4L * V)));
+        int rows = rowsPerChunk(N, V);
         float[] logits = Workspace.floats(Math.min(N, rows + 1) * V);
         double[] rowLoss = new double[N];
         Kernels K = KernelProvider.get();
@@ -74,5 +79,11 @@ public final class LmHeadLoss {
             });
         }
         return loss;
+    }
+
+    /** Rows of logits per chunk for N rows and V classes: CHUNK_BYTES / (4·V) rounded down to ROW_BLOCK, at least 2. */
+    static int rowsPerChunk(int N, int V) {
+        long rows = CHUNK_BYTES / (4L * V) / ROW_BLOCK * ROW_BLOCK;
+        return (int) Math.max(Math.min(N, 2), Math.min(N, rows));
     }
 }

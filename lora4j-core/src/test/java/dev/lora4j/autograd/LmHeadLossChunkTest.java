@@ -16,14 +16,14 @@ class LmHeadLossChunkTest {
     @Test
     void noRowIsLeftAloneInAChunk() {
         SplittableRandom rnd = new SplittableRandom(7);
-        int C = 32, V = 400_000;                                                     // 5 rows of logits a chunk
+        int C = 32, V = 400_000, rows = LmHeadLoss.rowsPerChunk(Integer.MAX_VALUE, V);   // 18 rows of logits a chunk
         float[] head = new float[V * C];
         for (int i = 0; i < head.length; i++) head[i] = (float) rnd.nextGaussian();
         Q8_0 q = Q8_0.quantize(head);
         float[] widened = new float[V * C];
         q.widen(0, widened, 0, widened.length);
         Tensor compact = Tensor.zeros(V, C).hold(q), wide = Tensor.of(widened, V, C);
-        for (int N : new int[] {2, 6, 11}) {                                         // 6 = 5 + 1, 11 = 5 + 5 + 1
+        for (int N : new int[] {2, rows + 1, 2 * rows + 1}) {                        // a row left after one and two chunks
             float[] x = new float[N * C];
             for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
             int[] targets = rnd.ints(N, 0, V).toArray();

@@ -6,6 +6,7 @@ import dev.lora4j.kernels.ScalarKernels;
 import dev.lora4j.tensor.WeightStorage;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -454,31 +455,42 @@ public final class PanamaKernels implements Kernels {
     }
 
     /**
-     * One row × columns [from, nr), nr ≤ NR (row and column tails): two vectors of columns at a time, each column's sum from zero
-     * in p order, then added to C.
+     * One row × columns [from, nr), nr ≤ NR (row and column tails): two vectors of columns at a time (one when at most
+     * one vector's worth is left), each column's sum from zero in p order, then added to C; a last partial vector is
+     * loaded and stored under a mask.
      */
     private static void micro1(float[] c, int cOff, float[] a, int aOff, int aCs, float[] panel, int kc, int from, int nr,
                                boolean acc) {
         for (int v = from; v < NR && v < nr; v += 2 * L) {
-            FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S);
-            for (int p = 0, ap = aOff, o = v; p < kc; p++, ap += aCs, o += NR) {
-                FloatVector x = FloatVector.broadcast(S, a[ap]);
-                c0 = x.fma(FloatVector.fromArray(S, panel, o), c0);
-                c1 = x.fma(FloatVector.fromArray(S, panel, o + L), c1);
-            }
             int cv = cOff + v, w = nr - v;                   // columns of C from cv on, w of them left
-            if (w >= 2 * L && acc) {
-                c0.add(FloatVector.fromArray(S, c, cv)).intoArray(c, cv);
-                c1.add(FloatVector.fromArray(S, c, cv + L)).intoArray(c, cv + L);
-            } else if (w >= 2 * L) {
+            FloatVector c0 = FloatVector.zero(S), c1 = c0;
+            if (w <= L) {
+                for (int p = 0, ap = aOff, o = v; p < kc; p++, ap += aCs, o += NR) {
+                    c0 = FloatVector.broadcast(S, a[ap]).fma(FloatVector.fromArray(S, panel, o), c0);
+                }
+            } else {
+                for (int p = 0, ap = aOff, o = v; p < kc; p++, ap += aCs, o += NR) {
+                    FloatVector x = FloatVector.broadcast(S, a[ap]);
+                    c0 = x.fma(FloatVector.fromArray(S, panel, o), c0);
+                    c1 = x.fma(FloatVector.fromArray(S, panel, o + L), c1);
+                }
+            }
+            if (w >= 2 * L) {
+                if (acc) {
+                    c0 = c0.add(FloatVector.fromArray(S, c, cv));
+                    c1 = c1.add(FloatVector.fromArray(S, c, cv + L));
+                }
                 c0.intoArray(c, cv);
                 c1.intoArray(c, cv + L);
-            } else {
-                float[] t = TAIL.get();
-                c0.intoArray(t, 0);
-                c1.intoArray(t, L);
-                for (int j = 0; j < w; j++) c[cv + j] = acc ? c[cv + j] + t[j] : t[j];
+                continue;
             }
+            VectorMask<Float> m0 = S.indexInRange(0, w), m1 = S.indexInRange(L, w);
+            if (acc) {
+                c0 = c0.add(FloatVector.fromArray(S, c, cv, m0));
+                if (w > L) c1 = c1.add(FloatVector.fromArray(S, c, cv + L, m1));
+            }
+            c0.intoArray(c, cv, m0);
+            if (w > L) c1.intoArray(c, cv + L, m1);
         }
     }
 
