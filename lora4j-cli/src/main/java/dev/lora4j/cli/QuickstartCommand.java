@@ -109,11 +109,12 @@ public final class QuickstartCommand implements Callable<Integer> {
 
     private List<String> results(JsonNode test, Path base, Path adapter, double seconds) throws IOException {
         long model = Files.size(base.resolve("all-minilm-l6-v2.onnx")), weights = Files.size(adapter.resolve("adapter_model.safetensors"));
-        JsonNode last = null;
+        JsonNode last = null, summary = null;
         long trainable = 0;
         for (String line : Files.readAllLines(adapter.resolve("metrics.jsonl"))) {
             JsonNode n = new ObjectMapper().readTree(line);
             if (n.has("eval_accuracy")) last = n;
+            if (n.has("train_cores_busy")) summary = n;
         }
         try (var f = dev.lora4j.io.SafetensorsFile.open(adapter.resolve("adapter_model.safetensors"))) {
             for (String n : f.names()) trainable += f.entry(n).numel();
@@ -126,7 +127,8 @@ public final class QuickstartCommand implements Callable<Integer> {
         if (last != null) t.add(String.format("| validation accuracy (last step) | %.4f |", last.get("eval_accuracy").asDouble()));
         t.add(String.format("| trainable parameters | %,d of %,d (%.2f %%) |", trainable, 22_565_376L + trainable, 100.0 * trainable / (22_565_376L + trainable)));
         t.add(String.format("| adapter file vs model file | %,d B vs %,d B (%.0f× smaller) |", weights, model, (double) model / weights));
-        t.add(String.format("| training time (2 cores) | %.0f s |", seconds));
+        String busy = summary == null ? "" : String.format(", %.2f cores busy while training", summary.get("train_cores_busy").asDouble());
+        t.add(String.format("| training time (2 cores) | %.0f s%s |", seconds, busy));
         return t;
     }
 

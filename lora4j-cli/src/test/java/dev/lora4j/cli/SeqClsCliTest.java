@@ -43,6 +43,7 @@ class SeqClsCliTest {
         assertTrue(last.has("eval_accuracy") && last.has("eval_macro_f1"), last.toString());
         assertEquals(4 * (4 * 32 + 32 * 4) + 66, summary.get("trainable_params").asLong(), summary.toString());   // 4 × (A, B) at r=4 + head
         assertTrue(summary.get("peak_rss_mb").asDouble() > 10 && summary.get("train_runtime_s").asDouble() > 0, summary.toString());
+        assertTrue(summary.get("train_cores_busy").asDouble() > 0, summary.toString());   // CPU time ÷ wall time of the steps
         assertTrue(train.out().contains("peak memory (resident set of the process): "), train.out());
 
         JsonNode eval = json(CliTest.run("eval", "--model", TINY, "--adapter", out.toString(), "--data",

@@ -1,5 +1,6 @@
 package dev.lora4j.autograd;
 
+import dev.lora4j.kernels.Gemm;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.tensor.Workspace;
 
@@ -17,20 +18,29 @@ public final class Dropout {
         Tensor y = Ops.output(x.shape(), needsGrad);
         float[] mask = mask(x.size(), p, seed);
         float[] X = x.data(), Y = y.data();
-        for (int i = 0, n = x.size(); i < n; i++) Y[i] = X[i] * mask[i];
+        Gemm.parallelRanges(x.size(), (from, to) -> {
+            for (int i = from; i < to; i++) Y[i] = X[i] * mask[i];
+        });
         if (needsGrad) {
             tape.record(y, () -> {
                 float[] dY = y.grad(), dX = x.grad();
-                for (int i = 0, n = x.size(); i < n; i++) dX[i] += dY[i] * mask[i];
+                Gemm.parallelRanges(x.size(), (from, to) -> {
+                    for (int i = from; i < to; i++) dX[i] += dY[i] * mask[i];
+                });
             });
         }
         return y;
     }
 
-    /** n values that are 0 with probability p and 1/(1−p) otherwise, from {@code seed}: {@link #maskAt} for i < n. */
+    /**
+     * n values that are 0 with probability p and 1/(1−p) otherwise, from {@code seed}: {@link #maskAt} for i < n, each
+     * element on its own, so runs of them are drawn on all cores.
+     */
     static float[] mask(int n, float p, long seed) {
         float[] m = Workspace.floats(n);
-        for (int i = 0; i < n; i++) m[i] = maskAt(seed, i, p);
+        Gemm.parallelRanges(n, (from, to) -> {
+            for (int i = from; i < to; i++) m[i] = maskAt(seed, i, p);
+        });
         return m;
     }
 

@@ -17,10 +17,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -283,6 +285,8 @@ public final class FineTune {
         private MetricsLog log;                      // null on the workers that do not write
         private double elapsed;
         private Map<String, Double> lastEval = Map.of();
+        private final long wallStart = System.nanoTime();
+        private final Optional<Duration> cpuStart = ProcessHandle.current().info().totalCpuDuration();
 
         Metrics(String unit, Listener listener) {
             this.unit = unit;
@@ -321,7 +325,8 @@ public final class FineTune {
 
         /**
          * The run's last line: training time (this process's steps), parameter counts, the megabytes the model's
-         * parameters take as stored (a quantized or bf16 base counts its blocks), peak resident memory.
+         * parameters take as stored (a quantized or bf16 base counts its blocks), the cores the training kept busy (CPU
+         * time ÷ wall time from the first step to here, evaluations and checkpoints included), peak resident memory.
          */
         void finish(LoraInjector.Report counts, Module model) {
             Map<String, Object> rec = new LinkedHashMap<>();
@@ -329,6 +334,11 @@ public final class FineTune {
             rec.put("trainable_params", counts.trainable());
             rec.put("total_params", counts.total());
             rec.put("weights_mb", model.namedParameters().values().stream().mapToLong(t -> t.storage().bytes()).sum() / 1e6);
+            Optional<Duration> cpu = ProcessHandle.current().info().totalCpuDuration();
+            if (cpuStart.isPresent() && cpu.isPresent()) {                 // the process's CPU time ÷ wall time since the first step
+                double busy = (cpu.get().toNanos() - cpuStart.get().toNanos()) / (double) (System.nanoTime() - wallStart);
+                rec.put("train_cores_busy", Math.round(busy * 100) / 100.0);
+            }
             ProcessMemory.peakRssMb().ifPresent(mb -> rec.put("peak_rss_mb", mb));
             log.write(rec);
         }
