@@ -34,8 +34,12 @@ import java.nio.ByteOrder;
  * scales (one float accumulator per row, its lanes summed in a fixed order by {@link #sum}); k-quant super-blocks
  * multiply in each sub-block's scale as ints and reduce the int lanes once per 256 values (exact), then take the scales
  * in scalar float arithmetic, super-blocks summed left to right. So the result is the same in the interpreter and in C2
- * code. Fixed 256-bit shapes, used where the preferred species is at least that wide (AVX2, AVX-512); narrower
- * machines take {@link QuantizedActivation#dot}, which computes the same products in plain loops.
+ * code. Fixed 256-bit shapes, used where the preferred species is at least that wide (AVX2); narrower machines take
+ * {@link QuantizedActivation#dot}, which computes the same products in plain loops. Where it is 512 bits (AVX-512),
+ * Q8_0, Q4_0, Q5_0 and Q4_K take kernels of their own on 32 lanes ({@code rowsQ8_0x512} ..): one multiply per 32
+ * quants instead of two and an add; a Q4_0/Q5_0 block's 16 bytes are widened once, copied into both halves of the
+ * vector ({@link #TWICE}) and shifted by 0 or 4 per lane ({@link #NIBBLE_SHIFTS}), so that lane l holds value l and
+ * x's quants are read in their own order; Q5_0's 32 fifth bits are one mask.
  *
  * <p>Vector code here must stay in compilations within C2's node budget: past it, a vector operation or a helper taking
  * or returning vectors is called instead of compiled in, and its vectors are boxed (5–10× slower). So each format is
@@ -49,8 +53,18 @@ final class QuantizedDots {
     private static final VectorSpecies<Short> SHORTS = ShortVector.SPECIES_256;
     private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_256;
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Byte> BYTES_256 = ByteVector.SPECIES_256;
+    private static final VectorSpecies<Short> SHORTS_512 = ShortVector.SPECIES_512;
+    private static final VectorSpecies<Integer> INTS_512 = IntVector.SPECIES_512;
+    private static final VectorSpecies<Float> FLOATS_512 = FloatVector.SPECIES_512;
     private static final boolean SUPPORTED = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
+    private static final boolean WIDE = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
     private static final VectorShuffle<Float> HALVES = VectorShuffle.fromOp(FLOATS, i -> i ^ 4), QUARTERS = VectorShuffle.fromOp(FLOATS, i -> i ^ 2);
+    private static final VectorShuffle<Float> HALVES_512 = VectorShuffle.fromOp(FLOATS_512, i -> i ^ 8);
+    /** Lanes 0..15 into both halves of 32. */
+    private static final VectorShuffle<Short> TWICE = VectorShuffle.fromOp(SHORTS_512, i -> i & 15);
+    /** 0 for lanes 0..15 (a byte's low nibble), 4 for lanes 16..31 (its high nibble). */
+    private static final ShortVector NIBBLE_SHIFTS = ShortVector.zero(SHORTS_512).addIndex(1).lanewise(VectorOperators.ASHR, 4).mul((short) 4);
     private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
     private static final ThreadLocal<QuantizedActivation> ACTIVATION = ThreadLocal.withInitial(QuantizedActivation::new);
@@ -69,7 +83,8 @@ final class QuantizedDots {
     static {
         MethodType type = MethodType.methodType(void.class, float[].class, int.class, boolean.class, QuantizedActivation.class,
                 byte[].class, int.class, int.class, int.class, int.class);
-        String[] names = {"rowsQ8_0", "rowsQ4_0", "rowsQ5_0", "rowsQ4K", "rowsQ5K", "rowsQ6K"};
+        String wide = WIDE ? "x512" : "";
+        String[] names = {"rowsQ8_0" + wide, "rowsQ4_0" + wide, "rowsQ5_0" + wide, "rowsQ4K" + wide, "rowsQ5K", "rowsQ6K"};
         ROWS = new MethodHandle[names.length];
         try {
             for (int i = 0; i < names.length; i++) ROWS[i] = MethodHandles.lookup().findStatic(QuantizedDots.class, names[i], type);
@@ -144,6 +159,26 @@ final class QuantizedDots {
         for (int j = 0; j < n; j++) store(c, cOff + j, dotQ6K(a.values(), a.scales(), q, block + j * stride, blocks), accumulate);
     }
 
+    private static void rowsQ8_0x512(float[] c, int cOff, boolean accumulate, QuantizedActivation a, byte[] q, int block,
+                                     int stride, int n, int blocks) {
+        for (int j = 0; j < n; j++) store(c, cOff + j, dotQ8_0x512(a.values(), a.scales(), q, block + j * stride, blocks), accumulate);
+    }
+
+    private static void rowsQ4_0x512(float[] c, int cOff, boolean accumulate, QuantizedActivation a, byte[] q, int block,
+                                     int stride, int n, int blocks) {
+        for (int j = 0; j < n; j++) store(c, cOff + j, dotQ4_0x512(a.values(), a.scales(), q, block + j * stride, blocks), accumulate);
+    }
+
+    private static void rowsQ5_0x512(float[] c, int cOff, boolean accumulate, QuantizedActivation a, byte[] q, int block,
+                                     int stride, int n, int blocks) {
+        for (int j = 0; j < n; j++) store(c, cOff + j, dotQ5_0x512(a.values(), a.scales(), q, block + j * stride, blocks), accumulate);
+    }
+
+    private static void rowsQ4Kx512(float[] c, int cOff, boolean accumulate, QuantizedActivation a, byte[] q, int block,
+                                    int stride, int n, int blocks) {
+        for (int j = 0; j < n; j++) store(c, cOff + j, dotQ4Kx512(a.values(), a.scales(), a.sums(), q, block + j * stride, blocks), accumulate);
+    }
+
     private static void store(float[] c, int i, float s, boolean accumulate) {
         c[i] = accumulate ? c[i] + s : s;
     }
@@ -170,6 +205,27 @@ final class QuantizedDots {
         v = v.add(v.rearrange(HALVES));
         v = v.add(v.rearrange(QUARTERS));
         return v.lane(0) + v.lane(1);
+    }
+
+    /** The 16 lanes' sum: the halves added lane by lane, then {@link #sum}'s fixed order. */
+    private static float sum512(FloatVector v) {
+        return sum((FloatVector) v.add(v.rearrange(HALVES_512)).reinterpretShape(FLOATS, 0));
+    }
+
+    /** The 32 bytes at q[p], sign-extended to shorts. */
+    private static ShortVector wide32(byte[] q, int p) {
+        return (ShortVector) ByteVector.fromArray(BYTES_256, q, p).convertShape(VectorOperators.B2S, SHORTS_512, 0);
+    }
+
+    /** A Q4_0/Q5_0 block's 16 bytes at q[p] as its 32 nibbles, value l in lane l (the low nibbles, then the high). */
+    private static ShortVector nibbles(byte[] q, int p) {
+        ShortVector v = (ShortVector) wide(q, p).reinterpretShape(SHORTS_512, 0);
+        return v.rearrange(TWICE).lanewise(VectorOperators.ASHR, NIBBLE_SHIFTS).and((short) 0xF);
+    }
+
+    /** x[i..i + 32) as shorts. */
+    private static ShortVector xs32(short[] x, int i) {
+        return ShortVector.fromArray(SHORTS_512, x, i);
     }
 
     /** The float16 at q[i], little-endian, widened. */
@@ -235,6 +291,60 @@ final class QuantizedDots {
                 ShortVector po = r0.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).mul(xs(x, xe + 32))
                         .add(r1.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).mul(xs(x, xe + 48)));
                 isum = isum.add(smallPairSums(pe).mul(Q4K.scaleMin(q, base + 4, sub, false)))
+                        .add(smallPairSums(po).mul(Q4K.scaleMin(q, base + 4, sub + 1, false)));
+            }
+            float dx = xd[b];
+            s += half(q, base) * dx * isum.reduceLanes(VectorOperators.ADD) - half(q, base + 2) * dx * mins(q, base + 4, sums, 16 * b);
+        }
+        return s;
+    }
+
+    /** {@link #dotQ8_0} on 32 lanes: one block per multiply. */
+    private static float dotQ8_0x512(short[] x, float[] xd, byte[] q, int block, int blocks) {
+        FloatVector acc = FloatVector.zero(FLOATS_512);
+        for (int b = 0; b < blocks; b++) {
+            int base = (block + b) * Q8_0.BLOCK_BYTES;
+            ShortVector p = wide32(q, base + 2).mul(xs32(x, 32 * b));                                             // ≤ 128·127
+            acc = ((FloatVector) pairSums(p).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FLOATS_512, half(q, base) * xd[b]), acc);
+        }
+        return sum512(acc);
+    }
+
+    /** {@link #dotQ4_0} on 32 lanes: the block's nibbles in value order ({@link #nibbles}). */
+    private static float dotQ4_0x512(short[] x, float[] xd, byte[] q, int block, int blocks) {
+        FloatVector acc = FloatVector.zero(FLOATS_512);
+        for (int b = 0; b < blocks; b++) {
+            int base = (block + b) * Q4_0.BLOCK_BYTES;
+            ShortVector p = nibbles(q, base + 2).sub((short) 8).mul(xs32(x, 32 * b));                            // ≤ 8·127
+            acc = ((FloatVector) smallPairSums(p).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FLOATS_512, half(q, base) * xd[b]), acc);
+        }
+        return sum512(acc);
+    }
+
+    /** {@link #dotQ5_0} on 32 lanes: bit l of qh is lane l's fifth bit, so its clear bits are one mask. */
+    private static float dotQ5_0x512(short[] x, float[] xd, byte[] q, int block, int blocks) {
+        FloatVector acc = FloatVector.zero(FLOATS_512);
+        for (int b = 0; b < blocks; b++) {
+            int base = (block + b) * Q5_0.BLOCK_BYTES;
+            long head = (long) LONG_LE.get(q, base);                                // d, qh, qs[0], qs[1]
+            ShortVector v = nibbles(q, base + 6).sub((short) 16, VectorMask.fromLong(SHORTS_512, ~(head >>> 16) & 0xFFFFFFFFL));
+            ShortVector p = v.mul(xs32(x, 32 * b));                                                               // ≤ 16·127
+            acc = ((FloatVector) smallPairSums(p).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(FLOATS_512, Float.float16ToFloat((short) head) * xd[b]), acc);
+        }
+        return sum512(acc);
+    }
+
+    /** {@link #dotQ4K} on 32 lanes: a qs run's 32 low nibbles against sub-block sub of x, its high ones against sub + 1. */
+    private static float dotQ4Kx512(short[] x, float[] xd, int[] sums, byte[] q, int block, int blocks) {
+        float s = 0f;
+        for (int b = 0; b < blocks; b++) {
+            int base = (block + b) * Q4K.BLOCK_BYTES;
+            IntVector isum = IntVector.zero(INTS_512);
+            for (int sub = 0; sub < 8; sub += 2) {
+                int xe = 256 * b + 32 * sub;
+                ShortVector r = wide32(q, base + 16 + 16 * sub);
+                ShortVector pe = r.and((short) 0xF).mul(xs32(x, xe)), po = r.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).mul(xs32(x, xe + 32));
+                isum = isum.add(smallPairSums(pe).mul(Q4K.scaleMin(q, base + 4, sub, false)))                    // ≤ 15·127 a lane
                         .add(smallPairSums(po).mul(Q4K.scaleMin(q, base + 4, sub + 1, false)));
             }
             float dx = xd[b];
