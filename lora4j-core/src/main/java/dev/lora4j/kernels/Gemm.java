@@ -3,7 +3,9 @@ package dev.lora4j.kernels;
 import dev.lora4j.tensor.WeightStorage;
 
 import java.util.concurrent.ForkJoinPool;
-import java.util.stream.IntStream;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 
 /**
  * The one place matrix products are run: splits C into blocks of rows (or of columns when C has few
@@ -24,13 +26,39 @@ public final class Gemm {
         return THREADS;
     }
 
-    /** Runs {@code body(i)} for i in [0, n) over all cores; the way ops parallelise over heads or rows. */
-    public static void parallelFor(int n, java.util.function.IntConsumer body) {
+    /**
+     * Runs {@code body(i)} for i in [0, n) over all cores; the way ops parallelise over heads or rows. The calling
+     * thread takes parts too, with up to threads − 1 pool workers, each taking the next part until none is left: a
+     * product wakes one worker instead of handing all its work to the pool and waiting (decoding runs hundreds of
+     * small products a token). Which thread runs a part does not change what it computes.
+     */
+    public static void parallelFor(int n, IntConsumer body) {
         if (n <= 1 || THREADS == 1) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
-        POOL.submit(() -> IntStream.range(0, n).parallel().forEach(body)).join();
+        AtomicInteger next = new AtomicInteger();
+        Runnable parts = () -> {
+            for (int i; (i = next.getAndIncrement()) < n; ) body.accept(i);
+        };
+        ForkJoinTask<?>[] helpers = new ForkJoinTask<?>[Math.min(THREADS, n) - 1];
+        for (int h = 0; h < helpers.length; h++) helpers[h] = POOL.submit(parts);
+        RuntimeException failure = null;
+        try {
+            parts.run();
+        } catch (RuntimeException e) {
+            failure = e;
+            next.set(n);                                     // the helpers take no further part
+        }
+        for (ForkJoinTask<?> h : helpers) {                  // every part has ended before this returns
+            try {
+                h.join();
+            } catch (RuntimeException e) {
+                if (failure == null) failure = e;
+                else failure.addSuppressed(e);
+            }
+        }
+        if (failure != null) throw failure;
     }
 
     /** A run of an elementwise op over the values [from, to). */
