@@ -8,9 +8,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
@@ -20,6 +24,12 @@ import org.junit.jupiter.api.Assumptions;
  * node on tools/llama-cpp/llama_eval.mjs. It is looked for in {@code $LORA4J_NODE_LLAMA_CPP} (a node_modules folder),
  * else {@code ~/.cache/lora4j/node-llama-cpp-3.21.1/node_modules}, where {@code .ci/run} installs it. When it is missing the
  * test fails, saying how to install it; only with {@code LORA4J_NO_LLAMA_CPP} set (a developer's choice) is it skipped.
+ *
+ * <p>The package ships one build of llama.cpp's CPU backend per x86 level and loads the best this CPU runs. The tests
+ * compare against one of them everywhere, the Haswell build (AVX2, FMA, F16C; {@link #pinned}), whose Q8_0 quantization
+ * of activations {@code QuantizedActivation} follows: on a Sapphire Rapids Xeon the best build there (with AMX) gave
+ * tiny-qwen2's Q8_0 log-probabilities 0.31 off at one position of 56, where the Haswell, Ice Lake / Cooper Lake and
+ * Zen 4 builds agree with lora4j within 1e-5. (The benchmarks run llama.cpp's best build: tools/bench.)
  */
 public final class LlamaCpp {
     public static final String PACKAGE = "node-llama-cpp@3.21.1";
@@ -42,12 +52,50 @@ public final class LlamaCpp {
         return fail(how);
     }
 
+    /** The CPU build the tests run. */
+    static final String CPU_BUILD = "libggml-cpu-haswell.so";
+
+    /**
+     * A copy of {@code modules} (beside it, made once) whose prebuilt binaries hold {@link #CPU_BUILD} as the only CPU
+     * backend, so that llama.cpp loads that one whatever the CPU. Made in a temporary folder and moved into place, so
+     * a copy that exists is whole.
+     */
+    static Path pinned(Path modules) throws IOException {
+        Path pinned = modules.resolveSibling("pinned-haswell").resolve("node_modules");
+        if (Files.isDirectory(pinned)) return pinned;
+        Path bins = Path.of("@node-llama-cpp", "linux-x64", "bins", "linux-x64");
+        if (!Files.isRegularFile(modules.resolve(bins).resolve(CPU_BUILD))) fail("llama.cpp reference: no " + CPU_BUILD + " in " + modules.resolve(bins));
+        Path tmp = Files.createTempDirectory(modules.getParent(), "pinned-");
+        Path copy = tmp.resolve("node_modules");
+        try (var files = Files.walk(modules)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path rel = modules.relativize(f), to = copy.resolve(rel.toString());
+                String name = f.getFileName().toString();
+                boolean otherBuild = rel.getParent() != null && rel.getParent().equals(bins) && name.startsWith("libggml-cpu-") && !name.equals(CPU_BUILD);
+                if (otherBuild) continue;
+                if (Files.isSymbolicLink(f)) Files.createSymbolicLink(to, Files.readSymbolicLink(f));
+                else if (Files.isDirectory(f)) Files.createDirectories(to);
+                else Files.copy(f, to, StandardCopyOption.COPY_ATTRIBUTES);
+            }
+        }
+        Files.createDirectories(pinned.getParent());
+        try {
+            Files.move(copy, pinned, StandardCopyOption.ATOMIC_MOVE);
+        } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
+            // another test JVM made it first: the same copy
+        }
+        try (var left = Files.walk(tmp)) {
+            for (Path f : (Iterable<Path>) left.sorted(Comparator.reverseOrder())::iterator) Files.delete(f);
+        }
+        return pinned;
+    }
+
     /**
      * Runs llama.cpp on {@code model} (with the LoRA adapter GGUF {@code lora} at scale 1, or none): tokenizes
      * {@code texts} (no special tokens) and evaluates each of {@code sequences} with an F32 KV cache.
      */
     public static Result run(Path model, Path lora, List<String> texts, List<int[]> sequences) throws IOException, InterruptedException {
-        Path modules = modules();
+        Path modules = pinned(modules());
         Path script = Path.of(System.getProperty("lora4j.testdata", "../testdata")).toAbsolutePath().normalize().resolveSibling("tools/llama-cpp/llama_eval.mjs");
         ObjectNode req = MAPPER.createObjectNode();
         req.put("model", model.toAbsolutePath().toString());
