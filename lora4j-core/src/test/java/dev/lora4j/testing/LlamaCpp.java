@@ -28,8 +28,8 @@ import org.junit.jupiter.api.Assumptions;
  * <p>The package ships one build of llama.cpp's CPU backend per x86 level and loads the best this CPU runs. The tests
  * compare against one of them everywhere, the Haswell build (AVX2, FMA, F16C; {@link #pinned}), whose Q8_0 quantization
  * of activations {@code QuantizedActivation} follows: on a Sapphire Rapids Xeon the best build there (with AMX) gave
- * tiny-qwen2's Q8_0 log-probabilities 0.31 off at one position of 56, where the Haswell, Ice Lake / Cooper Lake and
- * Zen 4 builds agree with lora4j within 1e-5. (The benchmarks run llama.cpp's best build: tools/bench.)
+ * tiny-qwen2's Q8_0 log-probabilities 0.31 off at one position of 56, where the Haswell build, the next best there and the
+ * Zen 4 build agree with lora4j within 1e-5. (The benchmarks run llama.cpp's best build: tools/bench.)
  */
 public final class LlamaCpp {
     public static final String PACKAGE = "node-llama-cpp@3.21.1";
