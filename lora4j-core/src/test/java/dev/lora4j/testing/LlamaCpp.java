@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lora4j.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
@@ -14,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
@@ -84,9 +84,7 @@ public final class LlamaCpp {
         } catch (FileAlreadyExistsException | DirectoryNotEmptyException e) {
             // another test JVM made it first: the same copy
         }
-        try (var left = Files.walk(tmp)) {
-            for (Path f : (Iterable<Path>) left.sorted(Comparator.reverseOrder())::iterator) Files.delete(f);
-        }
+        AtomicFiles.deleteRecursively(tmp);                 // empty, or the copy another JVM beat
         return pinned;
     }
 
